@@ -1,0 +1,48 @@
+# One entry point per dev task. `make serve` and `make test` are the README's two commands.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+
+.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e clean
+
+setup: $(STAMP)  ## create .venv and install everything (idempotent; fast when done)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[training,ray,dev]'
+	@touch $(STAMP)
+
+serve: setup  ## serve the committed model on 127.0.0.1:$(PORT)
+	$(BIN)/sentiment serve --port $(PORT)
+
+test: setup lint  ## ruff + the whole test suite
+	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## tests not marked slow
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check service training loadtests tests
+
+format: setup
+	$(BIN)/ruff format service training loadtests tests
+	$(BIN)/ruff check --fix .
+
+train: setup  ## reproduce models/default (seed 13)
+	$(BIN)/sentiment train
+
+train-dry: setup
+	$(BIN)/sentiment train --dry-run --out build/dry
+
+splits: setup  ## write build/splits/{train,val,test}.tsv (the internal test is test.tsv)
+	$(BIN)/sentiment train --write-splits build/splits --no-progress
+
+evaluate: splits  ## metrics of the committed model on the internal test split
+	$(BIN)/sentiment evaluate --data build/splits/test.tsv
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

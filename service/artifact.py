@@ -1,0 +1,161 @@
+"""The serving artifact: ``models/<name>/{model.pt, vocab.json, manifest.json}``.
+
+* ``model.pt``: a TorchScript archive. ``forward(word_ids (B,T), sub_ids (B,T,S), lengths (B,)) -> probs (B,3)``
+  with temperature scaling applied inside; ``logits(...)`` gives the raw scores.
+* ``vocab.json``: the vocabulary as a JSON list (index -> token).
+* ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of both files, provenance.
+
+Loading verifies everything before the model runs and raises `ModelLoadError` with a specific message.
+Nothing is unpickled: the archive is checked to be a TorchScript zip and read by ``torch.jit.load``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import BaseModel, Field, ValidationError
+
+from service.features import Encoder, FeatureConfig
+from service.tokenizer import TOKENIZER_VERSION
+
+FORMAT_VERSION = 1
+MODEL_FILE, VOCAB_FILE, MANIFEST_FILE = "model.pt", "vocab.json", "manifest.json"
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
+
+
+class ModelLoadError(RuntimeError):
+    """The model directory cannot be served; the message says what is wrong and where."""
+
+
+class Manifest(BaseModel):
+    format_version: int
+    name: str
+    version: str
+    labels: list[str] = Field(min_length=2)
+    tokenizer_version: str
+    features: dict[str, int]
+    files: dict[str, str]  # file name -> sha256
+    temperature: float = 1.0
+    metrics: dict[str, Any] = {}
+    config: dict[str, Any] = {}
+    data: dict[str, Any] = {}
+    created_at: str
+    torch_version: str
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_torchscript_archive(path: Path) -> None:
+    """A TorchScript file is a zip with code/ and constants.pkl; anything else (a raw pickle...) is refused."""
+    if not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"{path} is not a TorchScript archive (not a zip file); refusing to load it")
+    with zipfile.ZipFile(path) as z:
+        names = z.namelist()
+    if not any("/code/" in n for n in names) or not any(n.endswith("constants.pkl") for n in names):
+        raise ModelLoadError(f"{path} is a zip file but not a TorchScript archive (no code/ or constants.pkl)")
+
+
+def _inside(path: Path, root: Path) -> Path:
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise ModelLoadError(f"{path} points outside the model directory {root}; refusing to load it")
+    return real
+
+
+class Artifact:
+    """A verified model directory: manifest, encoder and the TorchScript module (on `device`)."""
+
+    def __init__(
+        self,
+        model_dir: Path,
+        manifest: Manifest,
+        encoder: Encoder,
+        module: torch.jit.ScriptModule,
+        device: torch.device,
+    ) -> None:
+        self.model_dir = model_dir
+        self.manifest = manifest
+        self.encoder = encoder
+        self.module = module
+        self.device = device
+
+    @property
+    def labels(self) -> list[str]:
+        return self.manifest.labels
+
+
+def read_manifest(model_dir: Path) -> Manifest:
+    path = model_dir / MANIFEST_FILE
+    if not path.is_file():
+        raise ModelLoadError(f"no {MANIFEST_FILE} in {model_dir}: not a model directory")
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except ValidationError as e:
+        raise ModelLoadError(f"{path} is not a valid manifest: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}") from e
+
+
+def verify(model_dir: Path, manifest: Manifest) -> None:
+    """Check versions and the sha256 of every file the manifest lists."""
+    if manifest.format_version != FORMAT_VERSION:
+        raise ModelLoadError(
+            f"{model_dir}: artifact format {manifest.format_version}, this service reads format {FORMAT_VERSION}"
+        )
+    if manifest.tokenizer_version != TOKENIZER_VERSION:
+        raise ModelLoadError(
+            f"{model_dir}: model was trained with tokenizer {manifest.tokenizer_version!r}, "
+            f"this service has {TOKENIZER_VERSION!r}; re-export the model"
+        )
+    for required in (MODEL_FILE, VOCAB_FILE):
+        if required not in manifest.files:
+            raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for {required}")
+    for name, expected in manifest.files.items():
+        path = model_dir / name
+        if not path.is_file():
+            raise ModelLoadError(f"{path} is missing (listed in the manifest)")
+        actual = sha256_file(_inside(path, model_dir))
+        if actual != expected:
+            raise ModelLoadError(
+                f"sha256 mismatch for {path}: manifest says {expected[:12]}…, file has "
+                f"{actual[:12]}…; the file was changed or belongs to another model"
+            )
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if requested.startswith("cuda") and not torch.cuda.is_available():
+        raise ModelLoadError("device 'cuda' requested but CUDA is not available on this host")
+    return torch.device(requested)
+
+
+def load_artifact(model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "auto") -> Artifact:
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ModelLoadError(f"model directory not found: {model_dir}")
+    manifest = read_manifest(model_dir)
+    verify(model_dir, manifest)
+    model_path = model_dir / MODEL_FILE
+    _check_torchscript_archive(model_path)
+    try:
+        itos = json.loads((model_dir / VOCAB_FILE).read_text(encoding="utf-8"))
+        encoder = Encoder(itos, FeatureConfig(**manifest.features))
+    except (ValueError, TypeError) as e:
+        raise ModelLoadError(f"{model_dir / VOCAB_FILE}: invalid vocabulary or feature config: {e}") from e
+    dev = pick_device(device)
+    try:
+        module = torch.jit.load(str(model_path), map_location=dev)
+    except Exception as e:  # torch raises RuntimeError subclasses with long C++ traces
+        raise ModelLoadError(f"{model_path}: torch.jit.load failed: {str(e).splitlines()[0]}") from e
+    module.eval()
+    return Artifact(model_dir, manifest, encoder, module, dev)

@@ -1,0 +1,73 @@
+"""Batched inference over an `Artifact`: encode, sort by length, run the TorchScript module, unsort.
+
+Used by the API (one call per adaptive batch), `sentiment score` and `sentiment evaluate`, so every path
+gives the same numbers for the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from service.artifact import Artifact
+from service.features import Encoded
+
+
+@dataclass
+class Prediction:
+    label: str
+    scores: dict[str, float]
+
+
+class Predictor:
+    def __init__(self, artifact: Artifact, max_batch_size: int = 256) -> None:
+        self.artifact = artifact
+        self.encoder = artifact.encoder
+        self.labels = artifact.labels
+        self.max_batch_size = max_batch_size
+        self._pin = artifact.device.type == "cuda"
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        return [self.encoder.encode(t) for t in texts]
+
+    @torch.no_grad()
+    def forward(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """Probabilities (N, C) in input order. Length-sorted chunks of at most `max_batch_size` cut padding."""
+        n = len(encoded)
+        out = np.empty((n, len(self.labels)), dtype=np.float32)
+        if n == 0:
+            return out
+        order = sorted(range(n), key=lambda i: encoded[i].length)
+        dev = self.artifact.device
+        for start in range(0, n, self.max_batch_size):
+            idx = order[start : start + self.max_batch_size]
+            word, sub, lengths = self.encoder.collate([encoded[i] for i in idx])  # (B,T) (B,T,S) (B,)
+            if self._pin:
+                word, sub = word.pin_memory(), sub.pin_memory()
+            probs = self.artifact.module(
+                word.to(dev, non_blocking=True), sub.to(dev, non_blocking=True), lengths
+            )  # (B, C)
+            out[idx] = probs.float().cpu().numpy()
+        return out
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.forward(self.encode(texts))
+
+    def to_predictions(self, probs: np.ndarray) -> list[Prediction]:
+        labels = self.labels
+        return [
+            Prediction(
+                labels[int(row.argmax())],
+                {lab: round(float(p), 6) for lab, p in zip(labels, row, strict=True)},
+            )
+            for row in probs
+        ]
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        preds = self.to_predictions(self.predict_proba(texts))
+        if len(preds) != len(texts):  # the batch contract: exactly one output per input
+            raise RuntimeError(f"model returned {len(preds)} predictions for {len(texts)} texts")
+        return preds

@@ -1,0 +1,135 @@
+"""Shared fixtures: a tiny real model trained on a slice of the shared data, and a real server on a free port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
+DEFAULT_MODEL = REPO / "models" / "default"
+TINY_TRAIN_ARGS = [
+    "--limit",
+    "1500",
+    "--epochs",
+    "1",
+    "--embed-dim",
+    "32",
+    "--subword-dim",
+    "16",
+    "--hidden-dim",
+    "16",
+    "--num-layers",
+    "1",
+    "--subword-buckets",
+    "2000",
+    "--no-progress",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None) -> Path:
+    """Train + export a tiny model through the real CLI (one epoch, 1,500 tweets, ~10 s)."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "training",
+        "--out",
+        str(out),
+        "--name",
+        name,
+        *TINY_TRAIN_ARGS,
+        *(extra or []),
+    ]
+    subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, timeout=300)
+    return out / name
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture(scope="session")
+def splits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("splits")
+    subprocess.run(
+        [sys.executable, "-m", "training", "--write-splits", str(out), "--no-progress"],
+        check=True,
+        cwd=REPO,
+        capture_output=True,
+        timeout=300,
+    )
+    return out
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.25)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+@contextmanager
+def running_server(
+    model_dir: Path, *args: str, env: dict[str, str] | None = None, log_path: Path | None = None
+) -> Iterator[str]:
+    """`sentiment serve` on 127.0.0.1 and a free port; always stopped (SIGTERM, then SIGKILL) afterwards."""
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--model",
+        str(model_dir),
+        "--port",
+        str(port),
+        *args,
+    ]
+    full_env = {**os.environ, **(env or {})}
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, proc)
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        if log_path:
+            log.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def tiny_server(tiny_model: Path) -> Iterator[str]:
+    with running_server(tiny_model) as url:
+        yield url

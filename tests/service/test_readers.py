@@ -1,0 +1,86 @@
+import gzip
+import json
+
+import pytest
+
+from service.readers import InputFormatError, clean_semeval_text, decode_json_escapes, read_records
+
+
+def write(path, text, mode="w"):
+    with open(path, mode, encoding="utf-8", newline="") as f:
+        f.write(text)
+    return str(path)
+
+
+def test_semeval_quirks(tmp_path):
+    # trailing empty field, wrapped quotes, JSON escapes, unmatched quote, no final newline
+    p = write(
+        tmp_path / "a.tsv",
+        '1\tpositive\t"Great ""show"" tonight"\t\n'
+        "2\tnegative\tcan\\u2019t stand it\\u002c really\n"
+        '3\tneutral\t"unclosed quote here\n'
+        "4\tneutral\tlast line",
+    )
+    recs = list(read_records(p))
+    assert [r.id for r in recs] == ["1", "2", "3", "4"]
+    assert recs[0].text == 'Great "show" tonight'
+    assert recs[1].text == "can’t stand it, really"
+    assert recs[2].text == '"unclosed quote here'
+    assert recs[3].text == "last line" and recs[3].label == "neutral"
+    assert all(r.error is None for r in recs)
+
+
+def test_semeval_bad_label_and_missing_text_are_reported_with_line(tmp_path):
+    p = write(tmp_path / "a.tsv", "1\tpositive\tok\n2\thappy\tbad label\n3\tneutral\t   \n")
+    recs = list(read_records(p, fmt="semeval"))
+    assert recs[0].error is None
+    assert "line 2" in recs[1].error and "happy" in recs[1].error
+    assert "line 3" in recs[2].error and "empty" in recs[2].error
+
+
+def test_surrogate_pairs_in_json_escapes():
+    assert decode_json_escapes("smile \\ud83d\\ude02!") == "smile 😂!"
+    assert clean_semeval_text('"a"') == "a"
+
+
+def test_csv_with_configurable_text_column(tmp_path):
+    p = write(tmp_path / "a.csv", 'id,tweet,extra\n7,"hello, world",x\n8,"multi\nline",y\n')
+    recs = list(read_records(p, text_field="tweet"))
+    assert [(r.id, r.text, r.fields["extra"]) for r in recs] == [
+        ("7", "hello, world", "x"),
+        ("8", "multi\nline", "y"),
+    ]
+    with pytest.raises(InputFormatError, match="no 'text' column"):
+        list(read_records(p))
+
+
+def test_jsonl_invalid_line_is_a_record_error_not_an_exception(tmp_path):
+    p = write(tmp_path / "a.jsonl", '{"id": 1, "text": "fine"}\n{broken\n[1,2]\n{"id": 4}\n')
+    recs = list(read_records(p))
+    assert recs[0].error is None and recs[0].id == "1"
+    assert "line 2" in recs[1].error and "invalid JSON" in recs[1].error
+    assert "line 3" in recs[2].error
+    assert "line 4" in recs[3].error and "missing text" in recs[3].error
+
+
+def test_gzip_and_txt(tmp_path):
+    p = tmp_path / "a.txt.gz"
+    with gzip.open(p, "wt", encoding="utf-8") as f:
+        f.write("first tweet\n\nsecond tweet\n")
+    recs = list(read_records(str(p)))
+    assert [(r.id, r.text) for r in recs] == [("1", "first tweet"), ("3", "second tweet")]
+
+
+def test_undecodable_bytes_reported(tmp_path):
+    p = tmp_path / "a.jsonl"
+    p.write_bytes(b'{"text": "ok"}\n' + json.dumps({"text": "x"}).encode()[:-2] + b'\xff"}\n')
+    recs = list(read_records(str(p)))
+    assert recs[0].error is None
+    assert recs[1].error and "UTF-8" in recs[1].error
+
+
+def test_unknown_extension_and_missing_file(tmp_path):
+    with pytest.raises(InputFormatError, match="cannot tell the format"):
+        list(read_records(str(tmp_path / "a.xlsx")))
+    with pytest.raises(InputFormatError, match="not found"):
+        list(read_records(str(tmp_path / "missing.jsonl")))

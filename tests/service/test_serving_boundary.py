@@ -1,0 +1,37 @@
+"""The serving path needs neither torchtext nor training/."""
+
+import re
+import subprocess
+import sys
+import textwrap
+
+from tests.conftest import REPO
+
+BLOCKER = textwrap.dedent("""
+    import importlib.abc, sys
+    class Block(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name.split('.')[0] in ('torchtext', 'training'):
+                raise ImportError(f'{name} is blocked: the serving path must not import it')
+    sys.meta_path.insert(0, Block())
+""")
+
+
+def test_no_torchtext_or_training_imports_in_service():
+    pattern = re.compile(r"^\s*(import|from)\s+(torchtext|training)\b", re.M)
+    offenders = [str(p) for p in (REPO / "service").rglob("*.py") if pattern.search(p.read_text())]
+    assert offenders == []
+
+
+def test_service_loads_and_predicts_with_torchtext_blocked(tiny_model):
+    code = BLOCKER + textwrap.dedent(f"""
+        import os
+        os.environ['SENTIMENT_MODEL_DIR'] = {str(tiny_model)!r}
+        import service.app, service.scoring, service.evaluate, service.cli
+        svc = service.app.TweetSentiment.inner()
+        print(svc.predict(['I love it'])[0].label)
+        assert 'torchtext' not in sys.modules and 'training' not in sys.modules
+    """)
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] in ("negative", "neutral", "positive")

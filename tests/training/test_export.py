@@ -1,0 +1,63 @@
+import json
+
+import pytest
+import torch
+
+from service.artifact import MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, load_artifact, sha256_file
+from service.predictor import Predictor
+from training.config import TrainConfig
+from training.export import ExportParityError, eager_probs, export
+from training.model import SentimentRNN
+
+ITOS = ["<pad>", "<unk>", "good", "bad", "day", "love"]
+TEXTS = ["good day :)", "bad bad day", "I love it", "#fail @bob http://x.co", "zzz unknown words"]
+
+
+def make_model():
+    torch.manual_seed(0)
+    cfg = TrainConfig(embed_dim=8, subword_dim=4, hidden_dim=6, subword_buckets=64)
+    return SentimentRNN(len(ITOS), cfg).eval(), cfg
+
+
+def test_export_writes_verified_artifact_matching_eager(tmp_path):
+    model, cfg = make_model()
+    out = export(
+        model,
+        ITOS,
+        cfg,
+        tmp_path / "m",
+        name="m",
+        version="v1",
+        metrics={"test": {"avg_recall": 0.5}},
+        data_info={},
+        parity_texts=TEXTS,
+    )
+    manifest = json.loads((out / MANIFEST_FILE).read_text())
+    assert manifest["files"][MODEL_FILE] == sha256_file(out / MODEL_FILE)
+    assert manifest["files"][VOCAB_FILE] == sha256_file(out / VOCAB_FILE)
+    assert manifest["labels"] == ["negative", "neutral", "positive"]
+    assert manifest["parity"]["max_abs_diff"] <= 1e-5
+    served = Predictor(load_artifact(out, "cpu")).predict_proba(TEXTS)
+    torch.testing.assert_close(torch.from_numpy(served), eager_probs(model, TEXTS, ITOS, cfg))
+
+
+def test_export_refuses_when_serving_disagrees_and_writes_nothing(tmp_path, monkeypatch):
+    model, cfg = make_model()
+    import training.export as ex
+
+    real = ex.eager_probs
+    monkeypatch.setattr(ex, "eager_probs", lambda *a: real(*a) + 0.01)  # simulate train/serve skew
+    with pytest.raises(ExportParityError, match="differs from eager"):
+        export(
+            model,
+            ITOS,
+            cfg,
+            tmp_path / "m",
+            name="m",
+            version="v1",
+            metrics={},
+            data_info={},
+            parity_texts=TEXTS,
+        )
+    assert not (tmp_path / "m").exists()
+    assert list(tmp_path.iterdir()) == []

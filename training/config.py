@@ -1,0 +1,76 @@
+"""Typed training configuration. Saved inside every checkpoint and in the exported manifest."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "semeval2017-task4a"
+
+
+@dataclass
+class TrainConfig:
+    # data
+    data_dir: str = str(DEFAULT_DATA_DIR)
+    val_fraction: float = 0.1  # stratified, of the deduplicated pool
+    test_fraction: float = 0.1  # the internal test split
+    split_seed: int = 2017  # fixes the split independently of the model seed
+    limit: int = 0  # use only the first N pooled tweets (0 = all); for --dry-run and tests
+    # vocabulary and features
+    min_freq: int = 2
+    max_len: int = 64
+    subword_buckets: int = 20_000  # 0 = no char n-gram features
+    ngram_min: int = 3
+    ngram_max: int = 5
+    max_ngrams: int = 16
+    # model
+    embed_dim: int = 200
+    subword_dim: int = 100
+    hidden_dim: int = 128
+    num_layers: int = 2
+    rnn: str = "lstm"  # lstm | gru
+    pooling: str = "attn_max"  # attn_max | attn | max | mean | last
+    dropout: float = 0.4
+    embed_dropout: float = 0.2
+    word_dropout: float = 0.05  # prob. of replacing a token by <unk> while training
+    forget_bias: float = 1.0
+    # optimisation
+    epochs: int = 12
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-6
+    lr_schedule: str = "plateau"  # plateau | cosine | none
+    clip_norm: float = 1.0
+    class_weighting: str = "balanced"  # balanced | sqrt | none
+    label_smoothing: float = 0.0
+    patience: int = 3  # epochs without validation AvgRec gain before stopping
+    seed: int = 13
+    threads: int = 0  # torch intra-op threads (0 = torch's default)
+    device: str = "cpu"  # cpu | cuda | auto
+    calibrate: bool = True  # fit a temperature on validation
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """One --flag per TrainConfig field (dashes for underscores), defaulting to the dataclass value."""
+    for f in fields(TrainConfig):
+        default = f.default
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            parser.add_argument(
+                flag,
+                type=lambda s: s.lower() in ("1", "true", "yes"),
+                default=default,
+                metavar="BOOL",
+                help=f"(default: {default})",
+            )
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})

@@ -1,0 +1,243 @@
+"""Training loop: bucketed batches, class-weighted loss, gradient clipping, early stopping on val AvgRec,
+temperature scaling on validation. Returns everything the exporter needs."""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from service.features import PAD_ID, UNK_ID, char_ngram_ids
+from service.metrics import evaluate_predictions, expected_calibration_error
+from service.readers import LABELS
+from service.tokenizer import tokenize
+from training.config import TrainConfig
+from training.data import Example, Splits
+from training.model import SentimentRNN
+from training.vocab import build_vocab
+
+
+@dataclass
+class Tensors:
+    """A split numericalised once: ragged rows kept as lists, padded per batch."""
+
+    word: list[list[int]]
+    sub: list[list[tuple[int, ...]]]
+    labels: torch.Tensor  # (N,)
+
+    def __len__(self) -> int:
+        return len(self.word)
+
+
+@dataclass
+class TrainResult:
+    model: SentimentRNN
+    itos: list[str]
+    cfg: TrainConfig
+    metrics: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def numericalise(examples: list[Example], vocab: Any, cfg: TrainConfig) -> Tensors:
+    word, sub = [], []
+    for ex in examples:
+        toks = tokenize(ex.text)[: cfg.max_len] or ["<unk>"]
+        word.append(vocab.lookup_indices(toks))
+        sub.append([char_ngram_ids(t, cfg.subword_buckets, cfg.ngram_min, cfg.ngram_max, cfg.max_ngrams) for t in toks])
+    return Tensors(word, sub, torch.tensor([ex.label for ex in examples], dtype=torch.long))
+
+
+def pad_batch(t: Tensors, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """word (B,T), sub (B,T,S), lengths (B,)."""
+    lengths = torch.tensor([len(t.word[i]) for i in idx], dtype=torch.long)
+    T = int(lengths.max())
+    S = max(1, max((len(g) for i in idx for g in t.sub[i]), default=1))
+    word = torch.full((len(idx), T), PAD_ID, dtype=torch.long)
+    sub = torch.zeros((len(idx), T, S), dtype=torch.long)
+    for b, i in enumerate(idx):
+        word[b, : lengths[b]] = torch.tensor(t.word[i])
+        for k, grams in enumerate(t.sub[i]):
+            if grams:
+                sub[b, k, : len(grams)] = torch.tensor(grams)
+    return word, sub, lengths
+
+
+def bucketed_batches(t: Tensors, batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffle, sort by length inside chunks of 50 batches (less padding), then shuffle the batches."""
+    idx = list(range(len(t)))
+    rng.shuffle(idx)
+    chunk = batch_size * 50
+    batches = []
+    for s in range(0, len(idx), chunk):
+        part = sorted(idx[s : s + chunk], key=lambda i: len(t.word[i]))
+        batches += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def class_weights(labels: torch.Tensor, mode: str) -> torch.Tensor | None:
+    if mode == "none":
+        return None
+    counts = torch.bincount(labels, minlength=len(LABELS)).float()
+    w = counts.sum() / (len(LABELS) * counts)
+    return w.sqrt() if mode == "sqrt" else w
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, t: Tensors, device: torch.device, batch_size: int = 512) -> torch.Tensor:
+    model.eval()
+    order = sorted(range(len(t)), key=lambda i: len(t.word[i]))
+    out = torch.empty((len(t), len(LABELS)))
+    for s in range(0, len(order), batch_size):
+        idx = order[s : s + batch_size]
+        word, sub, lengths = pad_batch(t, idx)
+        out[idx] = model.logits(word.to(device), sub.to(device), lengths).float().cpu()
+    return out
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
+    """Temperature minimising validation NLL (LBFGS on log T)."""
+    log_t = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+    nll = nn.CrossEntropyLoss()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = nll(logits / log_t.exp(), labels)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.exp().clamp(0.05, 20.0))
+
+
+def split_metrics(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> dict[str, Any]:
+    probs = torch.softmax(logits / temperature, dim=1).numpy()
+    m = evaluate_predictions(labels.tolist(), probs.argmax(axis=1).tolist())
+    m["ece"] = expected_calibration_error(probs, labels.tolist())
+    m["nll"] = float(nn.functional.cross_entropy(logits / temperature, labels))
+    return m
+
+
+def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResult:
+    seed_everything(cfg.seed)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    device = torch.device(
+        "cuda"
+        if cfg.device == "auto" and torch.cuda.is_available()
+        else ("cpu" if cfg.device == "auto" else cfg.device)
+    )
+    vocab = build_vocab((tokenize(ex.text)[: cfg.max_len] for ex in splits.train), cfg.min_freq)
+    itos = vocab.get_itos()
+    train_t, val_t, test_t = (numericalise(s, vocab, cfg) for s in (splits.train, splits.val, splits.test))
+
+    model = SentimentRNN(len(itos), cfg, len(LABELS)).to(device)
+    weights = class_weights(train_t.labels, cfg.class_weighting)
+    loss_fn = nn.CrossEntropyLoss(
+        weight=None if weights is None else weights.to(device), label_smoothing=cfg.label_smoothing
+    )
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched: Any = None
+    if cfg.lr_schedule == "plateau":
+        sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=1)
+    elif cfg.lr_schedule == "cosine":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
+
+    rng = random.Random(cfg.seed)
+    best_state, best_score, best_epoch, stale = None, -1.0, 0, 0
+    history: list[dict[str, float]] = []
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        t0 = time.time()
+        total_loss, grad_norms, n_seen = 0.0, [], 0
+        batches = bucketed_batches(train_t, cfg.batch_size, rng)
+        bar = tqdm(
+            batches,
+            desc=f"epoch {epoch}/{cfg.epochs}",
+            unit="batch",
+            disable=not progress,
+            dynamic_ncols=True,
+            leave=True,
+        )
+        for idx in bar:
+            word, sub, lengths = pad_batch(train_t, idx)
+            if cfg.word_dropout > 0:
+                drop = (torch.rand(word.shape) < cfg.word_dropout) & (word != PAD_ID)
+                word = word.masked_fill(drop, UNK_ID)
+            y = train_t.labels[idx].to(device)
+            logits = model.logits(word.to(device), sub.to(device), lengths)
+            loss = loss_fn(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm))  # norm before clipping
+            opt.step()
+            grad_norms.append(norm if math.isfinite(norm) else 0.0)
+            total_loss += float(loss) * len(idx)
+            n_seen += len(idx)
+            bar.set_postfix(loss=f"{total_loss / n_seen:.4f}")
+        val_logits = predict_logits(model, val_t, device)
+        vm = split_metrics(val_logits, val_t.labels)
+        row = {
+            "epoch": epoch,
+            "train_loss": total_loss / max(n_seen, 1),
+            "val_loss": vm["nll"],
+            "val_avg_recall": vm["avg_recall"],
+            "val_f1_pn": vm["f1_pn"],
+            "grad_norm_mean": float(np.mean(grad_norms)) if grad_norms else 0.0,
+            "grad_norm_max": float(np.max(grad_norms)) if grad_norms else 0.0,
+            "lr": opt.param_groups[0]["lr"],
+            "seconds": time.time() - t0,
+        }
+        history.append(row)
+        if progress:
+            tqdm.write(
+                f"epoch {epoch}: train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
+                f"val AvgRec {row['val_avg_recall']:.4f}  F1PN {row['val_f1_pn']:.4f}  "
+                f"grad_norm {row['grad_norm_mean']:.2f}  {row['seconds']:.0f}s"
+            )
+        if vm["avg_recall"] > best_score:
+            best_score, best_epoch, stale = vm["avg_recall"], epoch, 0
+            best_state = copy.deepcopy(model.state_dict())
+        else:
+            stale += 1
+        if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            sched.step(vm["avg_recall"])
+        elif sched is not None:
+            sched.step()
+        if stale >= cfg.patience:
+            if progress:
+                tqdm.write(f"early stop: no val AvgRec gain for {cfg.patience} epochs (best epoch {best_epoch})")
+            break
+
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    model = model.cpu().eval()
+    cpu = torch.device("cpu")
+    val_logits, test_logits = predict_logits(model, val_t, cpu), predict_logits(model, test_t, cpu)
+    temperature = fit_temperature(val_logits, val_t.labels) if cfg.calibrate else 1.0
+    model.temperature.fill_(temperature)
+    metrics = {
+        "best_epoch": best_epoch,
+        "temperature": temperature,
+        "validation": split_metrics(val_logits, val_t.labels, temperature),
+        "test": split_metrics(test_logits, test_t.labels, temperature),
+        "test_uncalibrated": split_metrics(test_logits, test_t.labels, 1.0),
+        "splits": {"train": len(train_t), "validation": len(val_t), "test": len(test_t)},
+        "train_seconds": sum(r["seconds"] for r in history),
+    }
+    return TrainResult(model, itos, cfg, metrics, history)
