@@ -3,6 +3,7 @@ temperature scaling on validation. Returns everything the exporter needs."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import random
@@ -137,6 +138,8 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
     seed_everything(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+        with contextlib.suppress(RuntimeError):  # only settable before any parallel work in the process
+            torch.set_num_interop_threads(cfg.threads)
     device = torch.device(
         "cuda"
         if cfg.device == "auto" and torch.cuda.is_available()

@@ -1,0 +1,92 @@
+"""Baselines on the same split and the same metric code as the BiLSTM (service.metrics).
+
+    python -m training.baselines            # majority class and TF-IDF (word 1-2 + char 2-5 grams) + LR
+    python -m training.baselines --json docs/baselines.json
+
+The TF-IDF model's C is picked on validation AvgRec; the internal test is scored once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from service.metrics import evaluate_predictions
+from service.readers import LABELS
+from service.tokenizer import tokenize
+from training.config import TrainConfig
+from training.data import load_splits
+
+
+def _summary(m: dict[str, Any]) -> dict[str, float]:
+    return {"avg_recall": m["avg_recall"], "f1_pn": m["f1_pn"], "accuracy": m["accuracy"], "n": m["n"]}
+
+
+def majority(train_labels: list[int], test_labels: list[int]) -> dict[str, Any]:
+    top = int(np.bincount(train_labels, minlength=len(LABELS)).argmax())
+    return evaluate_predictions(test_labels, [top] * len(test_labels))
+
+
+def tfidf_lr(
+    train: tuple[list[str], list[int]],
+    val: tuple[list[str], list[int]],
+    test: tuple[list[str], list[int]],
+    cs: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
+) -> dict[str, Any]:
+    bigram = TfidfVectorizer(
+        tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2), min_df=2, sublinear_tf=True
+    )
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=300_000)
+    x_train = hstack([bigram.fit_transform(train[0]), char.fit_transform(train[0])]).tocsr()
+    x_val = hstack([bigram.transform(val[0]), char.transform(val[0])]).tocsr()
+    x_test = hstack([bigram.transform(test[0]), char.transform(test[0])]).tocsr()
+    best: tuple[float, float, Any] = (-1.0, 0.0, None)
+    for c in cs:
+        clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced")
+        clf.fit(x_train, train[1])
+        score = evaluate_predictions(val[1], clf.predict(x_val).tolist())["avg_recall"]
+        print(f"  TF-IDF+LR C={c}: val AvgRec {score:.4f}", file=sys.stderr)
+        if score > best[0]:
+            best = (score, c, clf)
+    m = evaluate_predictions(test[1], best[2].predict(x_test).tolist())
+    m["C"], m["val_avg_recall"] = best[1], best[0]
+    return m
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m training.baselines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--json", default=None, help="write the results to this JSON file")
+    args = p.parse_args(argv)
+    cfg = TrainConfig()
+    s = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
+    cols = lambda xs: ([e.text for e in xs], [e.label for e in xs])  # noqa: E731
+    train, val, test = cols(s.train), cols(s.val), cols(s.test)
+    t0 = time.time()
+    results = {"majority": _summary(majority(train[1], test[1]))}
+    tf = tfidf_lr(train, val, test)
+    results["tfidf_lr"] = {
+        **_summary(tf),
+        "C": tf["C"],
+        "val_avg_recall": tf["val_avg_recall"],
+        "seconds": round(time.time() - t0, 1),
+    }
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
