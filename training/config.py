@@ -36,6 +36,7 @@ class TrainConfig:
     embed_dropout: float = 0.2
     word_dropout: float = 0.05  # prob. of replacing a token by <unk> while training
     forget_bias: float = 1.0
+    linear_branch: bool = False  # add a linear bag-of-(word + char n-gram) model's logits (fastText style)
     # optimisation
     epochs: int = 8
     batch_size: int = 64

@@ -31,6 +31,26 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "noweight": ("no class weighting", ["--class-weighting", "none"]),
     "cosine": ("cosine learning-rate schedule", ["--lr-schedule", "cosine", "--epochs", "8"]),
     "wide": ("2x256 BiLSTM", ["--hidden-dim", "256"]),
+    "reg": (
+        "stronger regularisation: lr 1e-3, dropout 0.5, embedding dropout 0.3, word dropout 0.1",
+        ["--lr", "1e-3", "--dropout", "0.5", "--embed-dropout", "0.3", "--word-dropout", "0.1"],
+    ),
+    "linear": ("+ linear bag-of-(word, char n-gram) branch added to the logits", ["--linear-branch", "true"]),
+    "reglinear": (
+        "reg + linear branch",
+        [
+            "--lr",
+            "1e-3",
+            "--dropout",
+            "0.5",
+            "--embed-dropout",
+            "0.3",
+            "--word-dropout",
+            "0.1",
+            "--linear-branch",
+            "true",
+        ],
+    ),
     "seed2": ("default config, seed 2", ["--seed", "2"]),
     "seed3": ("default config, seed 3", ["--seed", "3"]),
 }

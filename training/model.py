@@ -38,10 +38,18 @@ class SentimentRNN(nn.Module):
         pooled = {"attn_max": 2 * H2}.get(cfg.pooling, H2)
         self.dropout = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(pooled, num_classes)
+        # linear bag-of-features branch: per-feature class scores, averaged over the text
+        self.use_linear = cfg.linear_branch
+        self.lin_word = nn.Embedding(vocab_size if cfg.linear_branch else 1, num_classes, padding_idx=0)
+        self.lin_sub = nn.Embedding(
+            (max(cfg.subword_buckets, 0) + 1) if cfg.linear_branch else 1, num_classes, padding_idx=0
+        )
         self.register_buffer("temperature", torch.ones(1))
         self._init(cfg)
 
     def _init(self, cfg: TrainConfig) -> None:
+        nn.init.zeros_(self.lin_word.weight)
+        nn.init.zeros_(self.lin_sub.weight)
         nn.init.uniform_(self.embedding.weight, -0.1, 0.1)
         nn.init.normal_(self.sub_embedding.weight, 0.0, 0.05)
         with torch.no_grad():
@@ -90,10 +98,23 @@ class SentimentRNN(nn.Module):
             return attended
         return torch.cat([attended, h.masked_fill(~m, -1e4).max(dim=1).values], dim=1)  # (B, 4H)
 
+    def linear_logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor) -> torch.Tensor:
+        """Bag-of-features class scores (B, C): mean over tokens + mean over char n-grams."""
+        w_mask = (word_ids > 0).unsqueeze(2).to(torch.float32)  # (B, T, 1)
+        words = (self.lin_word(word_ids) * w_mask).sum(dim=1) / w_mask.sum(dim=1).clamp(min=1.0)  # (B, C)
+        B = sub_ids.size(0)
+        flat = sub_ids.reshape(B, -1)  # (B, T*S)
+        s_mask = (flat > 0).unsqueeze(2).to(torch.float32)  # (B, T*S, 1)
+        subs = (self.lin_sub(flat) * s_mask).sum(dim=1) / s_mask.sum(dim=1).clamp(min=1.0)  # (B, C)
+        return words + subs
+
     @torch.jit.export
     def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Unscaled class scores (B, C)."""
-        return self.out(self.dropout(self.encode(self.embed(word_ids, sub_ids), lengths)))
+        out = self.out(self.dropout(self.encode(self.embed(word_ids, sub_ids), lengths)))
+        if self.use_linear:
+            out = out + self.linear_logits(word_ids, sub_ids)
+        return out
 
     def forward(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Calibrated probabilities (B, C)."""

@@ -7,6 +7,7 @@ import contextlib
 import copy
 import math
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -207,12 +208,12 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
             "seconds": time.time() - t0,
         }
         history.append(row)
-        if progress:
-            tqdm.write(
-                f"epoch {epoch}: train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
-                f"val AvgRec {row['val_avg_recall']:.4f}  F1PN {row['val_f1_pn']:.4f}  "
-                f"grad_norm {row['grad_norm_mean']:.2f}  {row['seconds']:.0f}s"
-            )
+        tqdm.write(  # one line per epoch, with or without progress bars
+            f"epoch {epoch}: train_loss {row['train_loss']:.4f}  val_loss {row['val_loss']:.4f}  "
+            f"val AvgRec {row['val_avg_recall']:.4f}  F1PN {row['val_f1_pn']:.4f}  "
+            f"grad_norm {row['grad_norm_mean']:.2f}  {row['seconds']:.0f}s",
+            file=sys.stderr,
+        )
         if vm["avg_recall"] > best_score:
             best_score, best_epoch, stale = vm["avg_recall"], epoch, 0
             best_state = copy.deepcopy(model.state_dict())
@@ -223,8 +224,9 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
         elif sched is not None:
             sched.step()
         if stale >= cfg.patience:
-            if progress:
-                tqdm.write(f"early stop: no val AvgRec gain for {cfg.patience} epochs (best epoch {best_epoch})")
+            tqdm.write(
+                f"early stop: no val AvgRec gain for {cfg.patience} epochs (best epoch {best_epoch})", file=sys.stderr
+            )
             break
 
     assert best_state is not None
