@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
-import torch
 from pydantic import BaseModel, Field, StringConstraints
 
-from service.artifact import MODEL_FILE, load_artifact
-from service.explain import explain as explain_text
 from service.middleware import STATE, ServiceMiddleware, setup_json_logging
-from service.monitoring import get_metrics
-from service.predictor import Predictor
 from service.settings import ServiceSettings, load_settings
+
+if TYPE_CHECKING:
+    import torch
+
+# torch, the model code and numpy are imported in the worker (TweetSentiment.__init__), not here: this module
+# is also imported by `sentiment serve`'s supervisor process, which needs only the service definition.
 
 settings = load_settings()
 log = logging.getLogger("sentiment.service")
@@ -87,7 +89,23 @@ def torch_threads(s: ServiceSettings) -> int:
     return max(1, len(os.sched_getaffinity(0)) // s.workers)
 
 
+def report_startup_error(e: Exception) -> None:
+    """The model cannot be served: log it and, under `sentiment serve`, hand the message to the supervisor
+    (SENTIMENT_STARTUP_ERROR_FILE) and stop it, instead of letting it restart the worker forever."""
+    from service.artifact import ModelLoadError
+
+    message = str(e) if isinstance(e, ModelLoadError) else f"{type(e).__name__}: {e}"
+    log.error("", extra={"fields": {"event": "startup_failed", "error": message}})
+    path = os.environ.get("SENTIMENT_STARTUP_ERROR_FILE")
+    if path:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(message)
+        os.kill(os.getppid(), signal.SIGTERM)
+
+
 def describe_device(device: torch.device) -> str:
+    import torch
+
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return str(device)
@@ -152,6 +170,21 @@ def openapi_extra() -> dict[str, Any]:
 class TweetSentiment:
     def __init__(self) -> None:
         setup_json_logging()
+        try:
+            self._load()
+        except Exception as e:
+            report_startup_error(e)
+            raise
+
+    def _load(self) -> None:
+        import torch
+
+        from service.artifact import MODEL_FILE, load_artifact
+        from service.explain import explain as explain_text
+        from service.monitoring import get_metrics
+        from service.predictor import Predictor
+
+        self.explain_text = explain_text
         torch.set_num_threads(torch_threads(settings))
         self.artifact = load_artifact(settings.model_dir, settings.device)
         self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size)
@@ -222,7 +255,7 @@ class TweetSentiment:
         self, text: Annotated[Text, Field(examples=["I love this phone, best purchase ever :)"])]
     ) -> Explanation:
         """Prediction plus per-token attributions (occlusion: leave one token out, one batched forward pass)."""
-        e = explain_text(self.predictor, text, settings.explain_max_tokens)
+        e = self.explain_text(self.predictor, text, settings.explain_max_tokens)
         return Explanation(
             label=e.prediction.label,
             scores=Scores(**e.prediction.scores),

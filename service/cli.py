@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from service.artifact import DEFAULT_MODEL_DIR
+from service.settings import DEFAULT_MODEL_DIR  # not service.artifact: that imports torch
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "serve":  # before the imports below: the supervisor process must not import torch
+        return cmd_serve(args)
     from service.artifact import ModelLoadError
     from service.readers import InputFormatError
     from service.scoring import ScoringError

@@ -8,8 +8,11 @@ which is most of the cold-start time. SIGTERM stops accepting connections and le
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -66,21 +69,54 @@ def serve(args: argparse.Namespace) -> int:
         lines = [f"  SENTIMENT_{'_'.join(map(str, err['loc'])).upper()}: {err['msg']}" for err in e.errors()]
         print("error: invalid settings:\n" + "\n".join(lines), file=sys.stderr)
         return 2
-    os.environ["SENTIMENT_MODEL_DIR"] = str(Path(s.model_dir).resolve())  # workers start in the repo root
-    from service.artifact import ModelLoadError, load_artifact
-
-    try:
-        load_artifact(s.model_dir, "cpu")
-    except ModelLoadError as e:
-        print(f"error: {e}", file=sys.stderr)
+    model_dir = Path(s.model_dir).resolve()
+    problem = preflight(model_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 2
+    os.environ["SENTIMENT_MODEL_DIR"] = str(model_dir)  # workers start in the repo root
     if s.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {s.host}: reachable from the network", file=sys.stderr)
     os.chdir(REPO)
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    from service.app import TweetSentiment
+    fd, error_file = tempfile.mkstemp(prefix="sentiment-startup-", suffix=".txt")
+    os.close(fd)
+    os.environ["SENTIMENT_STARTUP_ERROR_FILE"] = error_file
+    # BentoML keeps multi-process metrics in ~/bentoml/prometheus_multiproc_dir and wipes it on start: a second
+    # server on the host would erase this one's counters. Each server gets its own directory.
+    metrics_dir = tempfile.mkdtemp(prefix="sentiment-prometheus-")
+    try:
+        from bentoml._internal.configuration.containers import BentoMLContainer
 
-    TweetSentiment.serve_http(host=s.host, port=s.port)
+        from service.app import TweetSentiment
+
+        BentoMLContainer.prometheus_multiproc_dir.set(metrics_dir)
+        TweetSentiment.serve_http(host=s.host, port=s.port)
+        message = Path(error_file).read_text(encoding="utf-8").strip()
+    finally:
+        Path(error_file).unlink(missing_ok=True)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    if message:  # a worker could not load the model (full checks: sha256, versions, TorchScript)
+        print(f"error: {message}", file=sys.stderr)
+        return 2
     return 0
+
+
+def preflight(model_dir: Path) -> str | None:
+    """Cheap checks before any worker starts (no torch import: that would double the cold start).
+    The worker then verifies everything (service.artifact.load_artifact) and reports through a file."""
+    if not model_dir.is_dir():
+        return f"model directory not found: {model_dir}"
+    manifest = model_dir / "manifest.json"
+    if not manifest.is_file():
+        return f"no manifest.json in {model_dir}: not a model directory"
+    try:
+        files = json.loads(manifest.read_bytes())["files"]
+        missing = [name for name in files if not (model_dir / name).is_file()]
+    except (ValueError, KeyError, TypeError) as e:
+        return f"{manifest} is not a valid manifest: {e}"
+    if missing:
+        return f"{model_dir / missing[0]} is missing (listed in the manifest)"
+    return None

@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.artifact import DEFAULT_MODEL_DIR
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"  # = service.artifact's
 
 
 class ServiceSettings(BaseSettings):
