@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -177,6 +178,7 @@ class TweetSentiment:
             raise
 
     def _load(self) -> None:
+        t0 = time.perf_counter()
         import torch
 
         from service.artifact import MODEL_FILE, load_artifact
@@ -186,12 +188,15 @@ class TweetSentiment:
 
         self.explain_text = explain_text
         torch.set_num_threads(torch_threads(settings))
+        t1 = time.perf_counter()
         self.artifact = load_artifact(settings.model_dir, settings.device)
+        t2 = time.perf_counter()
         self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size)
         self.metrics = get_metrics(tuple(self.artifact.labels))
         self.predictor.predict(EXAMPLE_TEXTS)  # warm-up: TorchScript profiles and optimises on the first calls
         self.predictor.predict(EXAMPLE_TEXTS[:1])
         explain_text(self.predictor, EXAMPLE_TEXTS[0])
+        t3 = time.perf_counter()
         m = self.artifact.manifest
         self.model_info = ModelInfo(
             name=m.name,
@@ -223,6 +228,9 @@ class TweetSentiment:
                     "model": f"{m.name}:{m.version}",
                     "device": self.model_info["device"],
                     "torch_threads": self.model_info["torch_threads"],
+                    "import_s": round(t1 - t0, 3),
+                    "load_s": round(t2 - t1, 3),
+                    "warmup_s": round(t3 - t2, 3),
                 }
             },
         )

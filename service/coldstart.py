@@ -17,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -54,22 +55,23 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def measure_cold_start(
-    model_dir: str | Path, extra_args: list[str] | None = None, timeout: float = 120.0
+    model_dir: str | Path, extra_args: list[str] | None = None, timeout: float = 120.0, repo: str | Path = REPO
 ) -> dict[str, Any]:
-    """Seconds from spawning `sentiment serve` to the first 200 of /readyz and of /predict."""
+    """Seconds from spawning `sentiment serve` to the first 200 of /readyz and of /predict. `repo` may be another
+    checkout (e.g. an older commit) to compare with."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "service.cli", "serve", "--model", str(model_dir), "--port", str(port)]
-    cmd += ["--no-access-log", *(extra_args or [])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    cmd += [*(extra_args or [])]
+    env = {**os.environ, "PYTHONPATH": str(Path(repo).resolve()), "BENTOML_DO_NOT_TRACK": "True"}
+    log = tempfile.TemporaryFile()  # the server's output, shown if it fails (a pipe could fill up and block it)
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
-    )
+    proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         while _status(url + "/readyz") != 200:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""
+                log.seek(0)
+                err = log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"server exited with {proc.returncode} before it was ready:\n{err}")
             if time.perf_counter() - t0 > timeout:
                 raise TimeoutError(f"server not ready after {timeout:.0f} s")
@@ -82,8 +84,7 @@ def measure_cold_start(
         return {"ready_s": round(ready_s, 3), "first_predict_s": round(first_predict_s, 3)}
     finally:
         _stop(proc)
-        if proc.stderr:
-            proc.stderr.close()
+        log.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,11 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=str(REPO / "models" / "default"), help="model directory")
     p.add_argument("--runs", type=int, default=3, help="server starts to time (default: 3)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--repo", default=str(REPO), help="checkout whose `sentiment serve` is timed (default: this one)")
     p.add_argument("serve_args", nargs="*", help="extra `sentiment serve` flags (after --)")
     args = p.parse_args(argv)
     runs = []
     for i in range(args.runs):
-        r = measure_cold_start(args.model, args.serve_args)
+        r = measure_cold_start(Path(args.model).resolve(), args.serve_args, repo=args.repo)
         runs.append(r)
         if not args.json:
             print(

@@ -33,9 +33,9 @@ def explain(predictor: Predictor, text: str, max_tokens: int | None = None) -> E
     rest = all_tokens[limit : encoder.cfg.max_len]  # read by the model but not occluded
     variants = [encoder.encode_tokens(tokens + rest)]
     variants += [encoder.encode_tokens(tokens[:i] + tokens[i + 1 :] + rest) for i in range(len(tokens))]
-    probs = predictor.forward(variants)  # (n + 1, C)
+    probs = predictor.forward(variants).astype(np.float64)  # (n + 1, C)
     full = probs[0]
     c = int(full.argmax())
-    attributions = np.round(full[c].astype(np.float64) - probs[1:, c], 6).tolist()  # (n,)
-    prediction = predictor.to_predictions(probs[:1])[0]
+    attributions = np.round(full[c] - probs[1:, c], 6).tolist()  # (n,)
+    prediction = predictor.to_predictions(probs[:1].astype(np.float32))[0]  # the same rounding as /predict
     return Explanation(prediction, list(tokens), attributions, len(all_tokens) > limit)
