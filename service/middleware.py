@@ -206,7 +206,7 @@ class ServiceMiddleware:
             else:
                 if not self._authorized(scope) and path not in OPEN_PATHS and not path.startswith(OPEN_PREFIXES):
                     raise _unauthorized()
-                await self.app(scope, receive, _json_errors(send_with_id, path, method))
+                await self.app(scope, receive, _json_errors(send_with_id, path, method, rid))
         except RequestError as e:
             info["status"] = await _respond(send, e.status, {**e.body(), "request_id": rid}, [rid_header])
             info["reason"] = e.reason
@@ -351,7 +351,7 @@ def _overload_as_429(send: Send, max_latency_ms: int) -> Send:
     return wrapped
 
 
-def _json_errors(send: Send, path: str, method: str) -> Send:
+def _json_errors(send: Send, path: str, method: str, rid: str) -> Send:
     """Starlette's plain-text 404/405 for unknown paths and methods become JSON ``{"error": ...}``."""
     swallow = False
 
@@ -363,8 +363,8 @@ def _json_errors(send: Send, path: str, method: str) -> Send:
                 swallow = True
                 status = message["status"]
                 text = f"no such endpoint: {path}" if status == 404 else f"method {method} is not allowed on {path}"
-                extra = [(k, v) for k, v in message.get("headers", []) if k in (b"allow", b"x-request-id")]
-                await _respond(send, status, {"error": text}, extra)
+                extra = [(k, v) for k, v in message.get("headers", []) if k == b"allow"]
+                await _respond(send, status, {"error": text, "request_id": rid}, extra)
                 return
         if swallow:
             return

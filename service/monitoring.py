@@ -51,22 +51,36 @@ class Metrics:
         )
 
     def observe_batch(self, texts: Sequence[str], encoded: Sequence[Any], probs: np.ndarray) -> None:
-        """One model batch: texts, their `Encoded` forms and probabilities (N, C)."""
+        """One model batch: texts, their `Encoded` forms and probabilities (N, C). A few dozen metric writes per
+        batch, not a few per text: each write locks and updates a memory-mapped file."""
         self.batch_size.observe(len(texts))
         winners = probs.argmax(axis=1)  # (N,)
         for c, n in enumerate(np.bincount(winners, minlength=len(self._per_label)).tolist()):
             if n:
                 self._per_label[c].inc(n)
-        for p in probs.max(axis=1).tolist():  # (N,)
-            self.confidence.observe(p)
-        n_tok = n_oov = 0
-        for t, e in zip(texts, encoded, strict=True):
-            self.text_chars.observe(len(t))
-            self.text_tokens.observe(e.length)
-            n_tok += e.length
-            n_oov += e.n_oov
-        self.tokens.inc(n_tok)
-        self.oov_tokens.inc(n_oov)
+        lengths = np.fromiter((e.length for e in encoded), dtype=np.int64, count=len(encoded))  # (N,)
+        n_oov = sum(e.n_oov for e in encoded)
+        observe_many(self.confidence, probs.max(axis=1))
+        observe_many(self.text_chars, np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+        observe_many(self.text_tokens, lengths)
+        self.tokens.inc(int(lengths.sum()))
+        if n_oov:
+            self.oov_tokens.inc(n_oov)
+
+
+def observe_many(hist: Any, values: np.ndarray) -> None:
+    """``hist.observe(v) for v in values`` with one write per non-empty bucket (prometheus_client's Histogram
+    keeps per-bucket counters in ``_buckets`` and the sum in ``_sum``; falls back to the loop otherwise)."""
+    buckets, total, bounds = getattr(hist, "_buckets", None), getattr(hist, "_sum", None), hist._upper_bounds
+    if buckets is None or total is None or len(buckets) != len(bounds):
+        for v in values.tolist():
+            hist.observe(v)
+        return
+    idx = np.searchsorted(np.asarray(bounds, dtype=np.float64), values, side="left")  # first bound >= value
+    for i, n in enumerate(np.bincount(idx, minlength=len(bounds)).tolist()):
+        if n:
+            buckets[i].inc(n)
+    total.inc(float(values.sum()))
 
 
 @cache

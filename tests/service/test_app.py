@@ -183,6 +183,7 @@ def test_wrong_method_and_unknown_path_are_json(url: str):
     assert r.status_code == 405 and "use GET" in r.json()["error"]
     r = httpx.get(url + "/no/such/thing")
     assert r.status_code == 404 and r.json()["error"] == "no such endpoint: /no/such/thing"
+    assert r.json()["request_id"] == r.headers["x-request-id"]
 
 
 def test_client_raises_api_error_with_field(client: SentimentClient):
