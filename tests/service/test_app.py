@@ -32,7 +32,9 @@ def make_texts(n: int, seed: int = 0, max_words: int = 40) -> list[str]:
 @pytest.fixture(scope="module")
 def server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):
     log = tmp_path_factory.mktemp("log") / "server.log"
-    with running_server(tiny_model, "--max-batch-size", "64", "--max-texts", "64", log_path=log) as url:
+    # a generous latency budget: on a loaded CI box the batcher would otherwise shed requests (429) here
+    args = ("--max-batch-size", "64", "--max-texts", "64", "--max-latency-ms", "60000")
+    with running_server(tiny_model, *args, log_path=log) as url:
         yield url, log
 
 
@@ -218,7 +220,7 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
     assert info["tokenizer_version"] == manifest["tokenizer_version"]
     assert info["metrics"] == manifest["metrics"] and info["created_at"] == manifest["created_at"]
     assert info["device"].startswith(("cpu", "cuda"))
-    assert info["batching"] == {"enabled": True, "max_batch_size": 64, "max_latency_ms": 2000, "workers": 1}
+    assert info["batching"] == {"enabled": True, "max_batch_size": 64, "max_latency_ms": 60000, "workers": 1}
 
 
 def test_openapi_documents_every_endpoint_with_examples(client: SentimentClient):
