@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from service.artifact import DEFAULT_MODEL_DIR
+from service.settings import DEFAULT_MODEL_DIR  # not service.artifact: that imports torch
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -79,46 +79,9 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    env = dict(os.environ)
-    for key in ("model", "host", "port", "workers", "device", "max_batch_size", "max_latency_ms", "api_key"):
-        value = getattr(args, key)
-        if value is not None:
-            env[f"SENTIMENT_{'MODEL_DIR' if key == 'model' else key.upper()}"] = str(value)
-    if args.no_batching:
-        env["SENTIMENT_BATCHING"] = "false"
-    from pydantic import ValidationError
+    from service.serve import serve
 
-    from service.settings import ServiceSettings
-
-    try:  # validate now, with a clear message, rather than in every worker
-        os.environ.update(env)
-        s = ServiceSettings()
-    except ValidationError as e:
-        print(f"error: invalid setting: {e}", file=sys.stderr)
-        return 2
-    from service.artifact import ModelLoadError, load_artifact
-
-    try:
-        load_artifact(s.model_dir, "cpu")
-    except ModelLoadError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "service.app:TweetSentiment",
-        "--host",
-        s.host,
-        "--port",
-        str(s.port),
-    ]
-    if not s.access_log:
-        env.setdefault("BENTOML_CONFIG_OPTIONS", "api_server.logging.access.enabled=false")
-    os.chdir(REPO)
-    os.execve(sys.executable, cmd, env)
-    return 0  # not reached
+    return serve(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,16 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--no-progress", action="store_true", help="no progress bar")
     _add_model_arg(sc)
 
-    sv = sub.add_parser("serve", help="serve the model over HTTP (BentoML)")
-    sv.add_argument("--model", default=None, help="model directory (default: models/default)")
-    sv.add_argument("--host", default=None, help="bind address (default: 127.0.0.1)")
-    sv.add_argument("--port", type=int, default=None, help="port (default: 3000)")
-    sv.add_argument("--workers", type=int, default=None, help="worker processes (default: 1)")
-    sv.add_argument("--device", default=None, help="auto | cpu | cuda (default: auto)")
-    sv.add_argument("--max-batch-size", type=int, default=None, help="texts per model batch (default: 256)")
-    sv.add_argument("--max-latency-ms", type=int, default=None, help="batcher latency budget (default: 2000)")
-    sv.add_argument("--api-key", default=None, help="require this bearer token (default: none)")
-    sv.add_argument("--no-batching", action="store_true", help="serve without adaptive batching")
+    sv = sub.add_parser("serve", help="serve the model over HTTP (BentoML); flags override SENTIMENT_* variables")
+    from service.serve import add_serve_args
+
+    add_serve_args(sv)
     return p
 
 
@@ -168,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "serve":  # before the imports below: the supervisor process must not import torch
+        return cmd_serve(args)
     from service.artifact import ModelLoadError
     from service.readers import InputFormatError
     from service.scoring import ScoringError
