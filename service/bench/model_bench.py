@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from service.artifact import Artifact
-from service.predictor import Predictor
+from service.predictor import Predictor, collate
 from service.scoring import score_file
 
 BATCH_SIZES = (1, 8, 32, 128, 512)
@@ -53,9 +53,9 @@ def forward_throughput(artifact: Artifact, texts: Sequence[str], min_seconds: fl
         encoded = [predictor.encoder.encode(t) for t in pool]
         for bs in BATCH_SIZES:
             batch = [encoded[i % len(encoded)] for i in range(bs)]
-            word, sub, lengths = predictor.encoder.collate(batch)  # (B,T) (B,T,S) (B,)
+            word, sub, lengths = collate(batch)  # (B,T) (B,T,S) (B,)
             per_call = _time_calls(lambda w=word, s=sub, n=lengths: artifact.module(w, s, n), min_seconds)
-            encode_s = _time_calls(lambda b=batch: predictor.encoder.collate(b), min_seconds / 4)
+            encode_s = _time_calls(lambda b=batch: collate(b), min_seconds / 4)
             rows.append(
                 {
                     "length": bucket,
