@@ -113,14 +113,20 @@ async def _worker(
             payload, n_texts = requests[k % len(requests)]
             k += res.concurrency
             t0 = time.perf_counter()
-            try:
-                writer.write(payload)
-                status = await _read_response(reader)
-            except (OSError, asyncio.IncompleteReadError, ValueError):
+            status = 0
+            for attempt in range(2):  # a keep-alive connection the server closed while idle: retry once on a new one
+                try:
+                    writer.write(payload)
+                    status = await _read_response(reader)
+                    break
+                except (OSError, asyncio.IncompleteReadError, ValueError):
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
+                    if attempt == 0:
+                        t0 = time.perf_counter()
+            if not status:
                 if t0 >= warm_end:
                     res.errors += 1
-                writer.close()
-                reader, writer = await asyncio.open_connection(host, port)
                 continue
             t1 = time.perf_counter()
             if t0 >= warm_end and t1 <= end:
