@@ -43,7 +43,7 @@ def summarize(prefix: Path, seconds: float, texts: int | None) -> dict[str, Any]
                 "p50_ms": float(row["50%"] or 0),
                 "p95_ms": float(row["95%"] or 0),
                 "p99_ms": float(row["99%"] or 0),
-                "max_ms": float(row["Max Response Time"] or 0),
+                "max_ms": round(float(row["Max Response Time"] or 0), 1),
             }
     total = rows.pop("Aggregated", None)
     if total is None:
@@ -149,6 +149,7 @@ def run_loadtest(
         }
         proc = subprocess.run(cmd, cwd=REPO, env=env, timeout=run_time + 120)
     texts = json.loads(texts_file.read_text())["texts"] if texts_file.exists() else None
+    texts_file.unlink(missing_ok=True)
     summary = summarize(prefix, run_time, texts)
     summary.update({"scenario": scenario, "users": users, "run_time_s": run_time, "locust_exit_code": proc.returncode})
     shown = f"sentiment loadtest --scenario {scenario} --users {users} --run-time {run_time}"
