@@ -44,5 +44,8 @@ splits: setup  ## write build/splits/{train,val,test}.tsv (the internal test is 
 evaluate: splits  ## metrics of the committed model on the internal test split
 	$(BIN)/sentiment evaluate --data build/splits/test.tsv
 
+loadtest: setup  ## headless locust run (bounded: USERS, SECONDS) against a local server -> docs/loadtest_*
+	$(BIN)/python -m service.cli loadtest --users $(or $(USERS),32) --run-time $(or $(SECONDS),60) --scenario $(or $(SCENARIO),mixed)
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
+from bentoml.validators import ContentType
 from pydantic import BaseModel, Field, StringConstraints
 
 from service.middleware import STATE, ServiceMiddleware, setup_json_logging
@@ -84,10 +85,12 @@ class ModelInfo(BaseModel):
 
 
 def torch_threads(s: ServiceSettings) -> int:
-    """Intra-op threads per worker: the setting, else the CPU cores this process may use split over workers."""
+    """Intra-op threads per worker: the setting, else the CPU cores split over the workers with one core left to
+    the HTTP event loops (on 2 cores: 1 thread; measured in docs/benchmarks.md, 2 intra-op threads on 2 busy
+    cores spin against the event loop and throughput collapses)."""
     if s.threads:
         return s.threads
-    return max(1, len(os.sched_getaffinity(0)) // s.workers)
+    return max(1, len(os.sched_getaffinity(0)) // (s.workers + 1))
 
 
 def report_startup_error(e: Exception) -> None:
@@ -166,6 +169,9 @@ def openapi_extra() -> dict[str, Any]:
     workers=settings.workers,
     traffic={"timeout": settings.timeout_s},  # concurrency is limited (429) by ServiceMiddleware
     logging={"access": {"enabled": False}},  # BentoML's text access log; ours is JSON (SENTIMENT_ACCESS_LOG)
+    # an OpenTelemetry span per /predict call costs more than the request itself (docs/benchmarks.md);
+    # tracing stays on for the other endpoints
+    tracing={"excluded_urls": "/predict"},
     **({"resources": {"gpu": 1}} if settings.device.startswith("cuda") else {}),
 )
 class TweetSentiment:
@@ -246,7 +252,7 @@ class TweetSentiment:
     def predict(
         self,
         texts: Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts, examples=[EXAMPLE_TEXTS])],
-    ) -> list[Prediction]:
+    ) -> Annotated[list[Prediction], ContentType("application/json")]:
         """Classify tweets: one {label, scores} per text, in input order. Concurrent requests are merged into
         one model batch (sorted by length inside the batch to cut padding)."""
         p = self.predictor
@@ -256,7 +262,8 @@ class TweetSentiment:
         if len(preds) != len(texts):  # BentoML would silently mis-assign outputs to requests
             raise RuntimeError(f"batch contract broken: {len(preds)} outputs for {len(texts)} inputs")
         self.metrics.observe_batch(texts, encoded, probs)
-        return [Prediction(label=x.label, scores=Scores(**x.scores)) for x in preds]
+        # model_construct: the values come from the model, not the client (validation would double this line)
+        return [Prediction.model_construct(label=x.label, scores=Scores.model_construct(**x.scores)) for x in preds]
 
     @bentoml.api
     def explain(

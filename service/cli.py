@@ -84,6 +84,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import signal
+
+    from service.bench.run import DEFAULT_DATA, run_bench
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed bench still stops the servers it started
+
+    res = run_bench(Path(args.model), Path(args.out), quick=args.quick, data_dir=Path(args.data or DEFAULT_DATA))
+    print(json.dumps(res["ratios"], indent=1))
+    print(f"wrote {Path(args.out) / 'benchmarks.md'}", file=sys.stderr)
+    return 0
+
+
+def cmd_loadtest(args: argparse.Namespace) -> int:
+    from loadtests.runner import LoadTestError, run_loadtest
+
+    try:
+        return run_loadtest(
+            model=Path(args.model),
+            url=args.url,
+            users=args.users,
+            spawn_rate=args.spawn_rate,
+            run_time=args.run_time,
+            out_dir=Path(args.out),
+            scenario=args.scenario,
+        )
+    except LoadTestError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sentiment", description="Tweet sentiment: train, evaluate, score, serve.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -117,6 +148,21 @@ def build_parser() -> argparse.ArgumentParser:
     from service.serve import add_serve_args
 
     add_serve_args(sv)
+
+    be = sub.add_parser("bench", help="measure model, scorer and HTTP throughput; write docs/benchmarks.md")
+    be.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory (default: models/default)")
+    be.add_argument("--out", default="docs", help="output directory (default: docs)")
+    be.add_argument("--data", default=None, help="directory of SemEval .tsv files to draw texts from")
+    be.add_argument("--quick", action="store_true", help="fewer, shorter runs (~2 min instead of ~6)")
+
+    lt = sub.add_parser("loadtest", help="headless locust run against 127.0.0.1 (bounded users and time)")
+    lt.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model to serve (ignored with --url)")
+    lt.add_argument("--url", default=None, help="test this running server instead of starting one")
+    lt.add_argument("--users", type=int, default=32, help="peak simulated users (default: 32, at most 256)")
+    lt.add_argument("--spawn-rate", type=float, default=16, help="users started per second (default: 16)")
+    lt.add_argument("--run-time", type=int, default=60, help="seconds (default: 60, at most 600)")
+    lt.add_argument("--scenario", choices=("mixed", "ramp", "spike"), default="mixed", help="load shape")
+    lt.add_argument("--out", default="docs", help="directory for loadtest_* CSV, HTML and summary")
     return p
 
 
@@ -131,7 +177,13 @@ def main(argv: list[str] | None = None) -> int:
     from service.readers import InputFormatError
     from service.scoring import ScoringError
 
-    handlers = {"evaluate": cmd_evaluate, "score": cmd_score, "serve": cmd_serve}
+    handlers = {
+        "evaluate": cmd_evaluate,
+        "score": cmd_score,
+        "serve": cmd_serve,
+        "bench": cmd_bench,
+        "loadtest": cmd_loadtest,
+    }
     try:
         return handlers[args.command](args)
     except (ModelLoadError, InputFormatError, ScoringError, OSError) as e:

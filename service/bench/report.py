@@ -1,0 +1,166 @@
+"""docs/benchmarks.md (+ PNG plots) from the results of one `sentiment bench` run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+GOALS = {
+    "served_vs_echo_rps": (">=", 0.30, "served single-text req/s / bare Starlette echo req/s"),
+    "served_multi_vs_offline_texts": (">=", 0.9, f"served texts/s with {64}-text requests / offline scorer texts/s"),
+    "batching_vs_no_batching_rps": (">=", 2.5, "single-text req/s with batching / --no-batching"),
+    "p99_ms_at_half_saturation": ("<=", 50.0, "p99 (ms) of the batching service at 50% of its saturation req/s"),
+    "non_200_below_saturation": ("<=", 0, "non-200 answers (e.g. 503) in sweep runs below saturation"),
+}
+NOTES_FILE = Path(__file__).with_name("NOTES.md")  # hand-written findings appended to the report
+
+
+def _met(op: str, value: float, target: float) -> str:
+    ok = value >= target if op == ">=" else value <= target
+    return "yes" if ok else "**no**"
+
+
+def plots(res: dict[str, Any], out_dir: Path) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    http = res["http"]
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, runs in http.items():
+        xs = [r["concurrency"] for r in runs["single"]]
+        ax.plot(xs, [r["rps"] for r in runs["single"]], marker="o", label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("concurrent connections (closed loop)")
+    ax.set_ylabel("single-text requests/s")
+    ax.set_title("Throughput vs concurrency")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out_dir / "bench_throughput.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for name, runs in http.items():
+        r = max(runs["single"], key=lambda x: x["concurrency"])
+        cdf = r["cdf_ms"]
+        ax.plot(cdf, [i / (len(cdf) - 1) for i in range(len(cdf))], label=f"{name} (c={r['concurrency']})")
+    if "half_saturation" in http.get("served-batching", {}):
+        cdf = http["served-batching"]["half_saturation"]["cdf_ms"]
+        ax.plot(cdf, [i / (len(cdf) - 1) for i in range(len(cdf))], "--", label="served-batching at 50% saturation")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_title("Latency CDF, single-text requests")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out_dir / "bench_latency_cdf.png", dpi=110)
+    plt.close(fig)
+    return ["bench_throughput.png", "bench_latency_cdf.png"]
+
+
+def write_report(res: dict[str, Any], out_dir: Path) -> Path:
+    pngs = plots(res, out_dir)
+    m = res["machine"]
+    r = res["ratios"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Produced by `{res['command']}` on {res['date_utc']} in {res['bench_seconds']} s "
+        "(raw numbers: [benchmarks.json](benchmarks.json)). Re-run it on a quiet machine: every figure below comes "
+        "from this one run, and the goals are ratios measured side by side with the same client.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM; load average at start "
+        f"{m['load_average_at_start']} (the cores are shared: absolute numbers are noisy, ratios less so)",
+        f"- Python {m['python']}, torch {m['torch']} ({m['torch_threads']} intra-op threads), {m['platform']}",
+        "- GPU: "
+        + (
+            m["gpu"]
+            if m["gpu"]
+            else "none. No GPU is lent to this task; everything runs on the CPU and no code path depends on one "
+            "(on a GPU the predictor moves batches to the device; fp16 there is untested)."
+        ),
+        f"- model: `{res['model']}`; load generator: `service/bench/loadgen.py` (closed-loop asyncio HTTP/1.1 "
+        "keep-alive client in its own process; its CPU use is in the tables)",
+        "",
+        "## Goals",
+        "",
+        "| goal | measured | target | met |",
+        "|---|---:|---:|:---:|",
+    ]
+    for key, (op, target, text) in GOALS.items():
+        lines.append(f"| {text} | {r[key]} | {op} {target} | {_met(op, r[key], target)} |")
+    lines += [
+        "",
+        f"Also: BentoML no-op / Starlette echo req/s = {r['noop_vs_echo_rps']} (BentoML's own per-request cost); "
+        f"50% of saturation = {r['half_saturation_rate']} req/s, with {r['errors_at_half_saturation']} errors.",
+        "",
+        "## Model alone (TorchScript forward, inputs already padded)",
+        "",
+        "| length | batch | mean tokens | texts/s | ms/batch | collate ms/batch |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for f in res["forward"]:
+        lines.append(
+            f"| {f['length']} | {f['batch_size']} | {f['mean_tokens']} | {f['forward_texts_per_s']:,.0f} | "
+            f"{f['forward_ms_per_batch']} | {f['collate_ms_per_batch']} |"
+        )
+    o = res["offline"]
+    lines += [
+        "",
+        f"Offline scorer (`sentiment score`, JSONL in and out, batch 256): **{o['texts_per_s']:,.0f} texts/s** "
+        f"({o['rows']} texts in {o['seconds']} s). Model load: {res['model_load_s']} s.",
+        "",
+        "## Cold start (process start to /readyz = 200)",
+        "",
+        "| server | seconds |",
+        "|---|---:|",
+    ]
+    lines += [f"| {k} | {v} |" for k, v in res["cold_start_s"].items()]
+    lines += [
+        "",
+        "## HTTP: single-text requests, concurrency sweep",
+        "",
+        "| server | conc. | req/s | p50 ms | p95 ms | p99 ms | non-200 | server CPU cores | client CPU cores |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in res["http"].items():
+        for x in runs["single"]:
+            lines.append(
+                f"| {name} | {x['concurrency']} | {x['rps']:,.0f} | {x['p50_ms']} | {x['p95_ms']} | {x['p99_ms']} | "
+                f"{x['non_200']} | {x['server_cpu_cores']} | {x['client_cpu_cores']} |"
+            )
+    lines += [
+        "",
+        "## HTTP: 64-text requests",
+        "",
+        "| server | conc. | req/s | texts/s | p50 ms | p99 ms | non-200 | server CPU | client CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, runs in res["http"].items():
+        for x in runs["multi"]:
+            lines.append(
+                f"| {name} | {x['concurrency']} | {x['rps']:,.0f} | {x['texts_per_s']:,.0f} | {x['p50_ms']} | "
+                f"{x['p99_ms']} | {x['non_200']} | {x['server_cpu_cores']} | {x['client_cpu_cores']} |"
+            )
+    h = res["http"]["served-batching"].get("half_saturation")
+    if h:
+        lines += [
+            "",
+            f"Paced load at 50% of saturation ({h['target_rate']} req/s offered over {h['concurrency']} "
+            f"connections): {h['rps']} req/s served, p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms, "
+            f"**p99 {h['p99_ms']} ms**, statuses {h['status']}.",
+        ]
+    if pngs:
+        lines += ["", *[f"![{p}]({p})" for p in pngs]]
+    if NOTES_FILE.exists():
+        lines += ["", NOTES_FILE.read_text(encoding="utf-8").strip()]
+    path = out_dir / "benchmarks.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

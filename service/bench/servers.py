@@ -1,0 +1,87 @@
+"""Start and stop the servers under test (each in its own process group, always stopped), and time their start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    name: str
+    url: str
+    pid: int
+    start_s: float  # process start -> /readyz answers 200
+
+
+def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
+        try:
+            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+
+
+@contextmanager
+def started(
+    name: str, cmd: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[Server]:
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, proc, timeout=180)
+        yield Server(name, url, proc.pid, time.perf_counter() - t0)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+def echo_cmd(port: int) -> list[str]:
+    return [sys.executable, "-m", "service.bench.echo_app", "--port", str(port)]
+
+
+def serve_cmd(model: Path, port: int, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "service.cli", "serve", "--model", str(model), "--port", str(port), *flags]
+
+
+def noop(port: int) -> tuple[list[str], dict[str, str]]:
+    """The no-op service, started like `sentiment serve` starts the real one (same BentoML options)."""
+    from service.cli import bentoml_config_options
+
+    cmd = [sys.executable, "-m", "bentoml", "serve", "service.bench.noop_service:NoopSentiment"]
+    cmd += ["--host", "127.0.0.1", "--port", str(port)]
+    return cmd, {"BENTOML_CONFIG_OPTIONS": os.environ.get("BENTOML_CONFIG_OPTIONS", bentoml_config_options())}
