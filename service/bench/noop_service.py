@@ -46,6 +46,8 @@ FIXED = Prediction(label="neutral", scores=Scores(negative=0.2, neutral=0.6, pos
     workers=settings.workers,
     traffic={"timeout": settings.timeout_s, "max_concurrency": settings.max_concurrency},
     resources={"cpu": str(settings.workers)},
+    logging={"access": {"enabled": False}},  # as service/app.py
+    tracing={"excluded_urls": "/predict"},
 )
 class NoopSentiment:
     ready = True

@@ -79,9 +79,7 @@ def serve_cmd(model: Path, port: int, *flags: str) -> list[str]:
 
 
 def noop(port: int) -> tuple[list[str], dict[str, str]]:
-    """The no-op service, started like `sentiment serve` starts the real one (same BentoML options)."""
-    from service.cli import bentoml_config_options
-
+    """The no-op service, with the same BentoML options as the real one (set in both decorators)."""
     cmd = [sys.executable, "-m", "bentoml", "serve", "service.bench.noop_service:NoopSentiment"]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]
-    return cmd, {"BENTOML_CONFIG_OPTIONS": os.environ.get("BENTOML_CONFIG_OPTIONS", bentoml_config_options())}
+    return cmd, {}
