@@ -44,5 +44,8 @@ splits: setup  ## write build/splits/{train,val,test}.tsv (the internal test is 
 evaluate: splits  ## metrics of the committed model on the internal test split
 	$(BIN)/sentiment evaluate --data build/splits/test.tsv
 
+docker-e2e: setup  ## build the API image, compose up, check /predict, /model and the batch profile, tear down
+	$(BIN)/python scripts/docker_e2e.py
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache
