@@ -61,8 +61,16 @@ def log(msg: str) -> None:
     print(f"[docker-e2e {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run(cmd: list[str], *, env: dict[str, str] | None = None, capture: bool = False, timeout: float = 3600) -> str:
-    log("$ " + shlex.join(cmd))
+def run(
+    cmd: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    capture: bool = False,
+    timeout: float = 3600,
+    quiet: bool = False,
+) -> str:
+    if not quiet:
+        log("$ " + shlex.join(cmd))
     proc = subprocess.run(
         cmd,
         cwd=REPO,
@@ -199,11 +207,12 @@ def wait_healthy(compose: list[str], service: str, timeout: float = 600) -> str:
     deadline = time.monotonic() + timeout
     status = ""
     while time.monotonic() < deadline:
-        status = run(["docker", "inspect", "-f", "{{.State.Status}} {{.State.Health.Status}}", cid], capture=True)
-        state, health = status.split()
+        fmt = "{{.State.Status}} {{.State.Health.Status}} {{.RestartCount}}"
+        status = run(["docker", "inspect", "-f", fmt, cid], capture=True, quiet=True)
+        state, health, restarts = status.split()
         if health == "healthy":
             return cid
-        if state in ("exited", "dead") or health == "unhealthy":
+        if state in ("exited", "dead", "restarting") or health == "unhealthy" or restarts != "0":
             break
         time.sleep(2)
     raise E2EError(f"{service} not healthy (state/health: {status.strip()})")
@@ -217,6 +226,14 @@ def main() -> int:
         print(
             f"error: no model at {MODEL.relative_to(REPO)} (the image bakes it in): commit one, or make one with "
             "`.venv/bin/python -m training --dry-run --out models --name default`",
+            file=sys.stderr,
+        )
+        return 2
+    unreadable = [p for p in [MODEL, *MODEL.iterdir()] if not p.stat().st_mode & 0o004]
+    if unreadable:  # the container's uid 10001 reads the mounted model as "other"
+        print(
+            f"error: {unreadable[0].relative_to(REPO)} is not world-readable, so the container (uid 10001) cannot "
+            f"read the mounted model: chmod -R a+rX {MODEL.relative_to(REPO)}",
             file=sys.stderr,
         )
         return 2
