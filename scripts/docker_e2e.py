@@ -247,8 +247,8 @@ def main() -> int:
         summary.update(build_image(timer, os.environ.get("SENTIMENT_E2E_IMAGE", "tweet-sentiment:cpu")))
         summary.update(compose_checks(timer, summary["image"]))
         summary["ok"] = True
-    except E2EError as e:
-        print(f"\ndocker-e2e FAILED: {e}", file=sys.stderr)
+    except (E2EError, RuntimeError, OSError, subprocess.SubprocessError, KeyError, ValueError) as e:
+        print(f"\ndocker-e2e FAILED: {type(e).__name__}: {e}", file=sys.stderr)
     finally:
         summary["seconds"] = {**timer.phases, "total": round(time.monotonic() - t0, 1)}
         (OUT_DIR / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -320,7 +320,7 @@ def compose_checks(timer: Timer, image: str) -> dict[str, Any]:
                     raise E2EError(f"batch output {name}: ids {[r['id'] for r in rows]}")
                 compare_predictions(f"batch {name} vs /predict", rows, served)
             result["batch_files"] = 2
-    except E2EError:
+    except Exception:
         subprocess.run([*compose, "logs", "--tail", "80"], cwd=REPO)
         raise
     finally:
