@@ -47,5 +47,8 @@ evaluate: splits  ## metrics of the committed model on the internal test split
 loadtest: setup  ## headless locust run (bounded: USERS, SECONDS) against a local server -> docs/loadtest_*
 	$(BIN)/python -m service.cli loadtest --users $(or $(USERS),32) --run-time $(or $(SECONDS),60) --scenario $(or $(SCENARIO),mixed)
 
+docker-e2e: setup  ## build the API image, compose up, check /predict, /model and the batch profile, tear down
+	$(BIN)/python scripts/docker_e2e.py
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache
