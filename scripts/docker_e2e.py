@@ -248,7 +248,9 @@ def main() -> int:
     try:
         engine_pid = ensure_engine(timer)
     except (E2EError, RuntimeError, OSError, subprocess.SubprocessError) as e:
-        print(f"\ndocker-e2e: NO DOCKER ENGINE could be started on this host ({e}); nothing was tested", file=sys.stderr)
+        print(
+            f"\ndocker-e2e: NO DOCKER ENGINE could be started on this host ({e}); nothing was tested", file=sys.stderr
+        )
         return ENGINE_UNAVAILABLE
     try:
         summary.update(build_image(timer, os.environ.get("SENTIMENT_E2E_IMAGE", "tweet-sentiment:cpu")))
