@@ -26,10 +26,10 @@ test-fast: setup  ## tests not marked slow
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check service training loadtests tests
+	$(BIN)/ruff format --check .
 
 format: setup
-	$(BIN)/ruff format service training loadtests tests
+	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 train: setup  ## reproduce models/default (seed 13)
