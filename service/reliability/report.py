@@ -228,7 +228,48 @@ def render(results: dict[str, Any], command: str) -> str:
     ]
     lines += [f"| {name} | {fig} | {_verdict(ok)} |" for name, fig, ok in rows]
     lines += _details(results)
+    lines += COMMANDS.splitlines()
     return "\n".join(lines) + "\n"
+
+
+COMMANDS = """
+## Commands
+
+```bash
+# every scenario, bounded (a few minutes on 2 cores); writes docs/reliability.md and docs/reliability.json
+sentiment reliability --model models/default --other-model build/other
+# only some scenarios
+sentiment reliability --scenarios badinput,schema,security --generated 1000 --schema-examples 100
+# the long overload run (3x saturation for 2 minutes), kept out of the test suite
+sentiment reliability --scenarios overload --overload-seconds 120 --out build/overload.md --json build/overload.json
+# pip-audit of the whole environment instead of the pinned runtime dependencies
+sentiment reliability --scenarios audit --full-audit --out build/audit.md --json build/audit.json
+# the same scenarios as tests (slow ones included)
+python -m pytest tests/service/test_reliability_*.py tests/service/test_fuzz_*.py
+```
+
+What each scenario does:
+
+* **Bad input**: every case is sent as raw bytes over a socket (`service/reliability/rawhttp.py`), one
+  connection each: invalid JSON and UTF-8, lone surrogates, 100,000-deep nesting, 16 MiB bodies, wrong types and
+  nulls, empty/blank/giant texts, too many texts, control characters, wrong content types and methods, chunked
+  bodies, lying `Content-Length`, a slow body, a 64 KiB header; plus hypothesis-generated JSON bodies and byte
+  mutations of a valid body, each with an oracle (`expected_for`) saying whether it must be 2xx or 4xx. Afterwards
+  the server must still be ready and answer a valid request.
+* **Schemathesis**: `schemathesis run URL/docs.json --checks not_a_server_error,response_schema_conformance`
+  (examples + fuzzing phases, bounded examples and time).
+* **Overload**: a closed-loop ramp (1, 2, 4, ... clients) finds the saturation throughput; then requests arrive
+  open-loop at 3x that rate. Shed = 429/503 answers; "past timeout" = no answer within the server timeout + 1 s;
+  RSS is the whole server process tree; recovery = seconds after the load stops until a request is answered at
+  normal latency. The server runs with `SENTIMENT_MAX_CONCURRENCY=32 SENTIMENT_TIMEOUT_S=10`.
+* **Faults**: SIGKILL of the BentoML worker process (found under the server's process tree) with 8 clients
+  sending; SIGTERM of the server with 12 slow requests in flight; `sentiment score` SIGKILLed as soon as rows
+  are on disk, then rerun with `--resume` and every input id counted in the output + rejects; outputs in a
+  missing directory, under a file, onto a directory, onto a full disk (`/dev/full`) and past a file-size limit.
+* **Model integrity**: broken copies of the model directory (`service/reliability/integrity.py`); each must raise
+  `ModelLoadError` with the specific message, `sentiment serve` must exit 2 at start, and a sentinel file proves
+  that no pickle payload ever ran.
+"""
 
 
 def write(results: dict[str, Any], md_path: Path, json_path: Path | None, command: str) -> None:

@@ -6,12 +6,13 @@ that raises is recorded with its error and the others still run.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,9 +51,26 @@ def _guard(results: dict[str, Any], key: str, fn: Callable[[], Any]) -> None:
     _say(f"{key} done in {time.monotonic() - t0:.0f} s")
 
 
+@contextlib.contextmanager
+def _server(results: dict[str, Any], keys: list[str], *args: Any, **kw: Any) -> Iterator[Any]:
+    """A server for some scenarios; if it cannot start, those scenarios are recorded as not run."""
+    from service.reliability.server import running
+
+    started = False
+    try:
+        with running(*args, ready_timeout=300.0, **kw) as s:
+            started = True
+            yield s
+    except (RuntimeError, TimeoutError) as e:
+        if started:
+            raise
+        for k in keys:
+            results.setdefault(k, {"error": f"server did not start: {e}"})
+        yield None
+
+
 def run(cfg: RunConfig) -> dict[str, Any]:
     from service.reliability import badinput, faults, integrity, overload, schema, security
-    from service.reliability.server import running
 
     results: dict[str, Any] = {
         "meta": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "model": str(cfg.model)}
@@ -68,8 +86,12 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     want = set(cfg.scenarios)
     if want & {"badinput", "schema", "security"}:
         limits = badinput.Limits.from_settings()
-        with running(cfg.model, log_path=log("server-default")) as s:
-            if "badinput" in want:
+        with _server(
+            results, ["badinput", "schema", "endpoints", "size_limit"], cfg.model, log_path=log("server-default")
+        ) as s:
+            if s is None:
+                pass
+            elif "badinput" in want:
                 _guard(
                     results,
                     "badinput",
@@ -77,9 +99,9 @@ def run(cfg: RunConfig) -> dict[str, Any]:
                         s.host, s.port, badinput.hand_written(limits) + badinput.generated(cfg.generated, 0, limits)
                     ),
                 )
-            if "schema" in want:
+            if s is not None and "schema" in want:
                 _guard(results, "schema", lambda: schema.run_schemathesis(s.url, max_examples=cfg.schema_examples))
-            if "security" in want:
+            if s is not None and "security" in want:
                 _guard(results, "endpoints", lambda: security.exposed_endpoints(s.url, s.host, s.port))
                 _guard(
                     results,
@@ -88,8 +110,11 @@ def run(cfg: RunConfig) -> dict[str, Any]:
                 )
     if "security" in want:
         key = "reliability-" + "k3y" * 8
-        with running(cfg.model, env={"SENTIMENT_API_KEY": key}, log_path=log("server-apikey")) as s:
-            _guard(results, "api_key", lambda: security.api_key_checks(s.host, s.port, key))
+        with _server(
+            results, ["api_key"], cfg.model, env={"SENTIMENT_API_KEY": key}, log_path=log("server-apikey")
+        ) as s:
+            if s is not None:
+                _guard(results, "api_key", lambda: security.api_key_checks(s.host, s.port, key))
         _guard(results, "constant_time", security.constant_time_compare)
         _guard(results, "container", security.container_user)
     if "integrity" in want:
@@ -99,8 +124,11 @@ def run(cfg: RunConfig) -> dict[str, Any]:
             "SENTIMENT_MAX_CONCURRENCY": str(cfg.overload_max_concurrency),
             "SENTIMENT_TIMEOUT_S": str(cfg.overload_timeout_s),
         }
-        with running(cfg.model, env=env, log_path=log("server-overload")) as s:
-            if "overload" in want:
+        keys = ["overload", "kill_worker", "sigterm"]
+        with _server(results, keys, cfg.model, env=env, log_path=log("server-overload")) as s:
+            if s is None:
+                pass
+            elif "overload" in want:
                 _guard(
                     results,
                     "overload",
