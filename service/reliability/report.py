@@ -223,6 +223,11 @@ def render(results: dict[str, Any], command: str) -> str:
         "The same scenarios run, bounded, in the test suite (`tests/service/test_reliability_*.py`, "
         "`tests/service/test_fuzz_*.py`).",
         "",
+        f"Model: `{results.get('meta', {}).get('model', '?')}`. Load average (1/5/15 min) at start "
+        f"{results.get('meta', {}).get('load_average_at_start', '?')}, at end "
+        f"{results.get('meta', {}).get('load_average_at_end', '?')}: latency and saturation figures are only "
+        "comparable between runs on an otherwise idle machine.",
+        "",
         "| scenario | figures | result |",
         "|---|---|---|",
     ]

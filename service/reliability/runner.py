@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import sys
 import tempfile
 import time
@@ -73,7 +74,11 @@ def run(cfg: RunConfig) -> dict[str, Any]:
     from service.reliability import badinput, faults, integrity, overload, schema, security
 
     results: dict[str, Any] = {
-        "meta": {"date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), "model": str(cfg.model)}
+        "meta": {
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "model": str(cfg.model),
+            "load_average_at_start": [round(x, 1) for x in os.getloadavg()],
+        }
     }
     logs = cfg.log_dir
     tmp = Path(tempfile.mkdtemp(prefix="reliability-"))
@@ -154,4 +159,5 @@ def run(cfg: RunConfig) -> dict[str, Any]:
         _guard(results, "unwritable", lambda: faults.unwritable_outputs(cfg.model, tmp / "unwritable"))
     if "audit" in want:
         _guard(results, "audit", lambda: security.dependency_audit(full=cfg.full_audit))
+    results["meta"]["load_average_at_end"] = [round(x, 1) for x in os.getloadavg()]
     return results

@@ -74,9 +74,7 @@ def constant_time_compare() -> dict[str, Any]:
             where = f"{p.relative_to(REPO)}:{i}"
             if "compare_digest" in code:
                 uses.append(where)
-            if re.search(
-                r"\b(api_key|token|secret|key)\b\s*[!=]=|[!=]=\s*(self\.)?(api_key|token|secret)\b", code, re.I
-            ):
+            if re.search(r"\b(api_key|token|secret)\b\s*[!=]=|[!=]=\s*(self\.)?(api_key|token|secret)\b", code, re.I):
                 plain.append(f"{where}: {code.strip()}")
     return {"compare_digest_at": uses, "plain_comparisons": plain, "ok": bool(uses) and not plain}
 

@@ -37,7 +37,6 @@ def test_hand_written_refusals_say_why(hand_result):
     assert hand_result["unclear_refusals"] == []
 
 
-@pytest.mark.xfail(reason="needs issue-5 merge: 415 for wrong content types, 413 for oversize bodies", strict=False)
 def test_hand_written_corpus_meets_every_expectation(hand_result):
     assert hand_result["violations"] == []
 

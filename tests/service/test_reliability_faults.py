@@ -50,6 +50,7 @@ def unwritable(tiny_model, tmp_path_factory):
     return {c["case"]: c for c in faults.unwritable_outputs(tiny_model, tmp_path_factory.mktemp("unwritable"))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "case",
     [
