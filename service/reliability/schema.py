@@ -51,7 +51,7 @@ def run_schemathesis(
         ]
         for k, v in (headers or {}).items():
             cmd += ["--header", f"{k}: {v}"]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=max_time_s + 120)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=max_time_s + 120, cwd=tmp)  # its cache too
         reports = sorted(Path(tmp).glob("json-*.json"))
         if not reports:
             raise RuntimeError(f"schemathesis wrote no report (exit {proc.returncode}): {proc.stdout[-2000:]}")
