@@ -115,6 +115,51 @@ def cmd_loadtest(args: argparse.Namespace) -> int:
         return 2
 
 
+def cmd_reliability(args: argparse.Namespace) -> int:
+    from service.reliability import report
+    from service.reliability.runner import RunConfig, run
+
+    cfg = RunConfig(
+        model=Path(args.model),
+        other_model=Path(args.other_model) if args.other_model else None,
+        scenarios=tuple(args.scenarios.split(",")),
+        generated=args.generated,
+        schema_examples=args.schema_examples,
+        overload_seconds=args.overload_seconds,
+        overload_factor=args.factor,
+        batch_rows=args.batch_rows,
+        full_audit=args.full_audit,
+        log_dir=Path(args.log_dir) if args.log_dir else None,
+    )
+    results = run(cfg)
+    command = f"sentiment reliability --model {args.model} --overload-seconds {args.overload_seconds:g}" + (
+        f" --other-model {args.other_model}" if args.other_model else ""
+    )
+    report.write(results, Path(args.out), Path(args.json) if args.json else None, command)
+    for name, figures, ok in report.summary_rows(results):
+        print(f"{'PASS' if ok else 'n/a ' if ok is None else 'FAIL'}  {name}: {figures}")
+    print(f"wrote {args.out}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
+    return 0
+
+
+def _add_reliability_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from service.reliability.runner import SCENARIOS
+
+    rl = sub.add_parser("reliability", help="bad input, schema, overload, fault and security scenarios -> report")
+    rl.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory to serve")
+    rl.add_argument("--other-model", default=None, help="a second, different model (for the mismatched-file cases)")
+    rl.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {','.join(SCENARIOS)}")
+    rl.add_argument("--generated", type=int, default=200, help="hypothesis-generated bodies (default: 200)")
+    rl.add_argument("--schema-examples", type=int, default=30, help="schemathesis examples per operation")
+    rl.add_argument("--overload-seconds", type=float, default=15.0, help="length of the overload run (default: 15)")
+    rl.add_argument("--factor", type=float, default=3.0, help="overload as a multiple of saturation (default: 3)")
+    rl.add_argument("--batch-rows", type=int, default=60_000, help="rows of the batch kill/resume input")
+    rl.add_argument("--full-audit", action="store_true", help="pip-audit the whole environment, not the runtime deps")
+    rl.add_argument("--log-dir", default=None, help="keep the servers' logs here")
+    rl.add_argument("--out", default="docs/reliability.md", help="markdown report (default: docs/reliability.md)")
+    rl.add_argument("--json", default="docs/reliability.json", help="JSON figures (default: docs/reliability.json)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="sentiment", description="Tweet sentiment: train, evaluate, score, serve.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -163,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--run-time", type=int, default=60, help="seconds (default: 60, at most 600)")
     lt.add_argument("--scenario", choices=("mixed", "ramp", "spike"), default="mixed", help="load shape")
     lt.add_argument("--out", default="docs", help="directory for loadtest_* CSV, HTML and summary")
+
+    _add_reliability_parser(sub)
     return p
 
 
@@ -183,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         "serve": cmd_serve,
         "bench": cmd_bench,
         "loadtest": cmd_loadtest,
+        "reliability": cmd_reliability,
     }
     try:
         return handlers[args.command](args)

@@ -1,0 +1,27 @@
+"""Schemathesis against the server's own /docs.json: no server errors; responses match the documented schema."""
+
+import pytest
+
+from service.reliability.schema import run_schemathesis
+
+
+@pytest.fixture(scope="module")
+def schema_result(tiny_server):
+    return run_schemathesis(tiny_server, max_examples=15, max_time_s=60, seed=3)
+
+
+def test_schemathesis_ran_every_operation(schema_result):
+    assert schema_result["operations_tested"] >= 5
+    assert schema_result["test_cases"] > 20
+    assert schema_result["errors"] == []
+
+
+def test_schemathesis_finds_no_server_error(schema_result):
+    assert schema_result["server_errors"] == 0, schema_result["details"]
+
+
+@pytest.mark.xfail(
+    reason="needs issue-5 merge: BentoML documents 400 'detail' as a string but sends a list", strict=False
+)
+def test_responses_match_the_schema(schema_result):
+    assert schema_result["schema_violations"] == 0, schema_result["details"]
