@@ -25,6 +25,7 @@ from service.tokenizer import TOKENIZER_VERSION
 
 FORMAT_VERSION = 1
 MODEL_FILE, VOCAB_FILE, MANIFEST_FILE = "model.pt", "vocab.json", "manifest.json"
+VOCAB_BINDING = "vocab.sha256"  # stored inside model.pt (_extra_files): ties the weights to their vocabulary
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
 
@@ -139,7 +140,11 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def load_artifact(model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "auto") -> Artifact:
+def load_artifact(
+    model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "auto", require_binding: bool = True
+) -> Artifact:
+    """Verify and load a model directory. `require_binding=False` only for local training outputs exported before
+    model.pt carried its vocabulary's hash (training.ensemble members)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ModelLoadError(f"model directory not found: {model_dir}")
@@ -153,9 +158,18 @@ def load_artifact(model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "auto
     except (ValueError, TypeError) as e:
         raise ModelLoadError(f"{model_dir / VOCAB_FILE}: invalid vocabulary or feature config: {e}") from e
     dev = pick_device(device)
+    extra = {VOCAB_BINDING: ""}
     try:
-        module = torch.jit.load(str(model_path), map_location=dev)
+        module = torch.jit.load(str(model_path), map_location=dev, _extra_files=extra)
     except Exception as e:  # torch raises RuntimeError subclasses with long C++ traces
-        raise ModelLoadError(f"{model_path}: torch.jit.load failed: {str(e).splitlines()[0]}") from e
+        first = next((line.strip() for line in str(e).splitlines() if line.strip()), type(e).__name__)
+        raise ModelLoadError(f"{model_path}: not a loadable TorchScript model ({first})") from e
+    bound = extra[VOCAB_BINDING]
+    bound = bound.decode() if isinstance(bound, bytes) else bound
+    if bound != manifest.files[VOCAB_FILE] and (require_binding or bound):
+        raise ModelLoadError(
+            f"{model_path} was exported with another vocabulary ({bound[:12] or 'none recorded'}…) than "
+            f"{model_dir / VOCAB_FILE} ({manifest.files[VOCAB_FILE][:12]}…): the files come from different models"
+        )
     module.eval()
     return Artifact(model_dir, manifest, encoder, module, dev)

@@ -67,7 +67,7 @@ def fit_class_bias(log_probs: np.ndarray, gold: np.ndarray, span: float = 1.5, s
 
 def member_log_probs(model: Combined, texts: list[str], artifact_dir: Path) -> np.ndarray:
     """Unbiased log-mean probabilities (N, C) through the serving encoder."""
-    art = load_artifact(artifact_dir, "cpu")
+    art = load_artifact(artifact_dir, "cpu", require_binding=False)
     pred = Predictor(art)
     enc = pred.encode(texts)
     out = np.empty((len(texts), 3), dtype=np.float32)
@@ -88,7 +88,7 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
     first_cfg = {k: v for k, v in manifests[0]["config"].items() if k in TrainConfig.__dataclass_fields__}
     cfg = TrainConfig(**first_cfg)
     splits = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
-    members = [load_artifact(d, "cpu").module for d in member_dirs]
+    members = [load_artifact(d, "cpu", require_binding=False).module for d in member_dirs]
     model = Combined(members).eval()
     val_texts, test_texts = [e.text for e in splits.val], [e.text for e in splits.test]
     val_gold = np.array([e.label for e in splits.val])

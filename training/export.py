@@ -18,7 +18,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from service.artifact import FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, load_artifact, sha256_file
+from service.artifact import (
+    FORMAT_VERSION,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    VOCAB_BINDING,
+    VOCAB_FILE,
+    load_artifact,
+    sha256_file,
+)
 from service.features import FeatureConfig
 from service.predictor import Predictor
 from service.readers import LABELS
@@ -74,8 +82,8 @@ def export(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         scripted = torch.jit.script(model)
-        scripted.save(str(tmp / MODEL_FILE))
         (tmp / VOCAB_FILE).write_text(json.dumps(itos, ensure_ascii=False), encoding="utf-8")
+        scripted.save(str(tmp / MODEL_FILE), _extra_files={VOCAB_BINDING: sha256_file(tmp / VOCAB_FILE)})
         temperature = float(model.temperature) if hasattr(model, "temperature") else 1.0
         manifest = {
             "format_version": FORMAT_VERSION,

@@ -87,3 +87,13 @@ def test_missing_directory_and_manifest(tmp_path):
         load_artifact(tmp_path / "nope")
     with pytest.raises(ModelLoadError, match="no manifest.json"):
         load_artifact(tmp_path)
+
+
+def test_vocabulary_of_another_model_is_refused_even_with_a_matching_manifest(model_copy):
+    vocab = json.loads((model_copy / "vocab.json").read_text())
+    (model_copy / "vocab.json").write_text(json.dumps([*vocab, "an-extra-token"]))
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    m["files"]["vocab.json"] = sha256_file(model_copy / "vocab.json")
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    with pytest.raises(ModelLoadError, match="another vocabulary"):
+        load_artifact(model_copy)
