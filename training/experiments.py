@@ -51,6 +51,10 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
             "true",
         ],
     ),
+    # post-hoc compositions (python -m training.ensemble ...), listed for the table
+    "base-bias": ("base + validation-fitted class bias (training.ensemble build/runs/base)", []),
+    "ens3": ("ensemble base+reg+reglinear, class bias (training.ensemble)", []),
+    "ens-base-reglinear": ("ensemble base+reglinear, class bias (training.ensemble)", []),
     "seed2": ("default config, seed 2", ["--seed", "2"]),
     "seed3": ("default config, seed 3", ["--seed", "3"]),
 }

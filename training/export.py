@@ -113,6 +113,7 @@ def export(
             )
         manifest["parity"] = {"texts": len(parity_texts), "max_abs_diff": diff, "atol": atol}
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        tmp.chmod(0o755)  # mkdtemp makes it 0700: the container's non-root user must read a mounted model
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
