@@ -145,6 +145,7 @@ def run_bench(
     threads: tuple[int, ...] = (1, 0),
     work_dir: str | Path = REPO / "build" / "bench-scoring",
     docs_dir: str | Path | None = REPO / "docs",
+    rss_model_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; write docs/batch-scoring-bench.{md,json} when `docs_dir` is set. 0 threads = default."""
     import torch
@@ -174,7 +175,7 @@ def run_bench(
     rss = []
     for n in rss_rows:
         big = write_corpus(work_dir / f"corpus-{n}.jsonl", n, texts_pool)
-        rss.append(_child_rss(model_dir, big, work_dir / "rss-out.jsonl", batch_size, window))
+        rss.append(_child_rss(Path(rss_model_dir or model_dir), big, work_dir / "rss-out.jsonl", batch_size, window))
     result = {
         "model": manifest.name,
         "model_version": manifest.version,
@@ -183,6 +184,7 @@ def run_bench(
         "rows": rows,
         "throughput": throughput,
         "peak_rss": rss,
+        "rss_model": str(rss_model_dir or model_dir),
         "machine": {
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
@@ -221,6 +223,8 @@ def write_report(result: dict[str, Any], docs_dir: Path) -> None:
         "",
         "## Peak memory vs input size (goal: flat)",
         "",
+        f"Each size scored in a fresh process (`ru_maxrss`), model `{result['rss_model']}`.",
+        "",
         "| rows | peak RSS (MiB) | rows/s |",
         "|---:|---:|---:|",
     ]
@@ -235,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=str(REPO / "models" / "default"))
     p.add_argument("--rows", type=int, default=20_000, help="rows for the throughput comparison")
     p.add_argument("--rss-rows", type=int, nargs="*", default=[10_000, 1_000_000], help="input sizes for peak RSS")
+    p.add_argument("--rss-model", default=None, help="model for the RSS runs (default: --model)")
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--window", type=int, default=4096)
     p.add_argument("--threads", type=int, nargs="*", default=[1, 0], help="torch threads to try (0 = default)")
@@ -248,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         window=a.window,
         threads=tuple(a.threads),
         docs_dir=a.docs or None,
+        rss_model_dir=a.rss_model,
     )
     print(json.dumps(result, indent=2))
     return 0

@@ -205,11 +205,11 @@ def cli(*args: str, **kw) -> subprocess.Popen:
 
 @pytest.mark.parametrize("ext", ["jsonl", "csv", "parquet"])
 def test_resume_after_sigkill_gives_exactly_one_row_per_input(tmp_path, tiny_model, ext):
-    n = 12_000
+    n = 5_000
     src = big_input(tmp_path / "in.jsonl", n)
     out = tmp_path / f"out.{ext}"
     journal = Path(f"{out}.partial.journal.json")
-    args = [str(src), "-o", str(out), "--model", str(tiny_model), "--window", "200"]
+    args = [str(src), "-o", str(out), "--model", str(tiny_model), "--window", "100"]
     proc = cli(*args)
     deadline = time.monotonic() + 120
     done = 0
@@ -218,7 +218,7 @@ def test_resume_after_sigkill_gives_exactly_one_row_per_input(tmp_path, tiny_mod
             done = json.loads(journal.read_text())["records_done"]
         except (OSError, ValueError):
             done = 0
-        if done >= 2000:
+        if done >= 1000:
             break
         time.sleep(0.02)
     assert proc.poll() is None, f"the job ended before it could be killed: {proc.communicate()}"
@@ -241,7 +241,7 @@ def test_resume_after_sigkill_gives_exactly_one_row_per_input(tmp_path, tiny_mod
     assert not journal.exists() and not list(tmp_path.glob("*.partial*"))
 
     clean = tmp_path / f"clean.{ext}"  # the same job without interruption gives the same rows
-    score_file(load_artifact(tiny_model, "cpu"), str(src), str(clean), window=200, progress=False)
+    score_file(load_artifact(tiny_model, "cpu"), str(src), str(clean), window=100, progress=False)
     assert read_output(clean) == rows
 
 
