@@ -259,15 +259,15 @@ def test_resume_refuses_a_changed_input_or_model(tmp_path, artifact, tiny_model)
     with pytest.raises(ScoringError, match="model changed"):
         score_file(load_artifact(other_model, "cpu"), str(src), str(out), window=100, resume=True, progress=False)
 
+    with pytest.raises(ScoringError, match="options changed"):
+        score_file(artifact, str(src), str(out), window=100, resume=True, on_error="fail", progress=False)
     with open(src, "a") as f:
         f.write(json.dumps({"id": "late", "text": "appended later"}) + "\n")
     with pytest.raises(ScoringError, match="input .* changed"):
         score_file(artifact, str(src), str(out), window=100, resume=True, progress=False)
-    with pytest.raises(ScoringError, match="options changed"):
-        score_file(artifact, str(src), str(out), window=100, resume=True, on_error="fail", progress=False)
 
     summary = score_file(artifact, str(src), str(out), window=100, restart=True, progress=False)
-    assert summary.resumed_from == 0 and len(read_output(out)) == summary.rows == 601 - 1
+    assert summary.resumed_from == 0 and len(read_output(out)) == summary.rows == 601 and summary.rejected == 1
 
 
 def test_resume_without_a_journal_starts_fresh_and_resume_of_stdin_is_refused(tmp_path, artifact):
