@@ -56,26 +56,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from service.artifact import load_artifact
-    from service.scoring import score_file
+    from service.score_command import run_score
 
-    if args.output != "-" and Path(args.output).resolve() == Path(args.input).resolve():
-        print("error: output would overwrite the input", file=sys.stderr)
-        return 2
-    artifact = load_artifact(args.model, args.device)
-    summary = score_file(
-        artifact,
-        args.input,
-        args.output,
-        fmt=args.format,
-        text_field=args.text_field,
-        id_field=args.id_field,
-        batch_size=args.batch_size,
-        on_error=args.on_error,
-        progress=not args.no_progress,
-    )
-    print(json.dumps({"output": args.output, **summary.as_dict()}), file=sys.stderr)
-    return 0
+    return run_score(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -173,21 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=256, help="texts per model batch (default: 256)")
     _add_model_arg(ev)
 
-    sc = sub.add_parser("score", help="score a file of texts (jsonl, csv, tsv, txt, parquet; .gz; - = stdin)")
-    sc.add_argument("input", help="input file, or - for stdin")
-    sc.add_argument("-o", "--output", required=True, help="output .jsonl or .csv, or - for stdout")
-    sc.add_argument("--format", default=None, help="input format (default: by extension)")
-    sc.add_argument("--text-field", default="text", help="column/key with the text (default: text)")
-    sc.add_argument("--id-field", default="id", help="column/key with the row id (default: id)")
-    sc.add_argument("--batch-size", type=int, default=256, help="texts per model batch (default: 256)")
-    sc.add_argument(
-        "--on-error",
-        choices=("skip", "fail"),
-        default="skip",
-        help="bad rows: skip into OUTPUT.rejects.jsonl, or stop (default: skip)",
-    )
-    sc.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _add_model_arg(sc)
+    from service.score_command import add_score_parser
+
+    add_score_parser(sub, _add_model_arg)
 
     sv = sub.add_parser("serve", help="serve the model over HTTP (BentoML); flags override SENTIMENT_* variables")
     from service.serve import add_serve_args

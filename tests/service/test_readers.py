@@ -84,3 +84,38 @@ def test_unknown_extension_and_missing_file(tmp_path):
         list(read_records(str(tmp_path / "a.xlsx")))
     with pytest.raises(InputFormatError, match="not found"):
         list(read_records(str(tmp_path / "missing.jsonl")))
+
+
+def test_tsv_with_header_crlf_and_bom_csv(tmp_path):
+    p = write(tmp_path / "h.tsv", "id\ttext\tlang\r\n1\thello there\ten\r\n2\tbye\tfr\r\n")
+    recs = list(read_records(p))
+    assert [(r.id, r.text, r.fields["lang"]) for r in recs] == [("1", "hello there", "en"), ("2", "bye", "fr")]
+    p = write(tmp_path / "b.csv", "\ufeffid,text\r\n9,with bom\r\n")
+    (rec,) = list(read_records(p))
+    assert (rec.id, rec.text, rec.error) == ("9", "with bom", None)
+
+
+def test_semeval_crlf_and_label_column_kept(tmp_path):
+    p = write(tmp_path / "s.tsv", "5\tNegative\tso bad\r\n6\tpositive\tso good\r\n")
+    recs = list(read_records(p))
+    assert [(r.id, r.label, r.text, r.fields["label"]) for r in recs] == [
+        ("5", "negative", "so bad", "negative"),
+        ("6", "positive", "so good", "positive"),
+    ]
+
+
+def test_parquet_rows_keep_their_types_and_missing_text_is_reported(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    p = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "text": ["ok", None], "n": [1.5, 2.5]}), p)
+    recs = list(read_records(str(p)))
+    assert recs[0].fields == {"id": 1, "text": "ok", "n": 1.5} and recs[0].error is None
+    assert "row 2" in recs[1].error or "line 2" in recs[1].error
+
+
+def test_unknown_extension_is_a_clear_error(tmp_path):
+    p = write(tmp_path / "a.xlsx", "x")
+    with pytest.raises(InputFormatError, match="cannot tell the format"):
+        list(read_records(p))
