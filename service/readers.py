@@ -24,7 +24,7 @@ from typing import IO, Any
 
 LABELS = ("negative", "neutral", "positive")
 FORMATS = ("semeval", "tsv", "csv", "jsonl", "txt", "parquet")
-_SURROGATE_RE = re.compile("[\udc80-\udcff]")
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")  # undecodable bytes (surrogateescape) or a lone \\ud800 escape
 _JSON_ESCAPE_RE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
 
 
@@ -98,7 +98,7 @@ def _check_text(rec: Record) -> Record:
     elif not isinstance(rec.text, str):
         rec.error = f"line {rec.line}: text is {type(rec.text).__name__}, expected a string"
     elif _SURROGATE_RE.search(rec.text):
-        rec.error = f"line {rec.line}: text is not valid UTF-8"
+        rec.error = f"line {rec.line}: text is not valid UTF-8 (undecodable bytes or a lone surrogate escape)"
     elif not rec.text.strip():
         rec.error = f"line {rec.line}: text is empty"
     return rec
@@ -110,11 +110,13 @@ def _looks_like_semeval(first_line: str) -> bool:
 
 
 def _read_semeval(lines: Iterator[str], start_line: int = 1) -> Iterator[Record]:
-    for i, raw in enumerate(lines):
-        line_no = start_line + i
+    i = -1  # data-row index: blank lines are not rows
+    for offset, raw in enumerate(lines):
+        line_no = start_line + offset
         line = raw.rstrip("\r\n")
         if not line.strip():
             continue
+        i += 1
         parts = line.split("\t")
         if len(parts) < 3:
             yield Record(i, line_no, str(line_no), None, error=f"line {line_no}: expected id<TAB>label<TAB>text")

@@ -71,9 +71,6 @@ def test_jsonl_bad_texts_are_row_errors(tmp_path):
     assert all("line" in r.error for r in recs if r.error)
 
 
-@pytest.mark.xfail(
-    reason="readers bug (reported): a JSON \\ud800 escape gives a lone surrogate that passes", strict=False
-)
 def test_jsonl_lone_surrogate_escape_is_a_row_error(tmp_path):
     rows = [{"id": 0, "text": "ok"}, {"id": 1, "text": "\ud800x"}]
     p = tmp_path / "x.jsonl"
@@ -94,7 +91,6 @@ def test_parquet_reader_refuses_garbage_with_one_clear_error(tmp_path):
     run()
 
 
-@pytest.mark.xfail(reason="readers bug (reported): SemEval record index counts blank lines", strict=False)
 def test_semeval_indexes_are_contiguous_across_blank_lines(tmp_path):
     p = tmp_path / "x.tsv"
     p.write_text("1\tpositive\tgood\n\n2\tnegative\tbad\n")

@@ -26,9 +26,6 @@ def test_broken_model_is_refused_with_a_specific_message(case, tiny_model, tmp_p
     assert not r["unpickled"]
 
 
-@pytest.mark.xfail(
-    reason="artifact bug (reported): manifest hashes are per file, nothing binds model.pt to vocab.json", strict=False
-)
 @pytest.mark.parametrize("case", [c for c in integrity.CASES if c.name in BINDING], ids=lambda c: c.name)
 def test_files_of_another_model_are_refused(case, tiny_model, other_model, tmp_path):
     d = integrity.build(case, tiny_model, tmp_path, other_model)
