@@ -141,6 +141,11 @@ def _ray_init(address: str | None, progress: bool) -> bool:
     return True
 
 
+def _error_or_none(value: Any) -> str | None:
+    """A row's error from a Ray batch: a block whose error column is all null comes back as NaN floats."""
+    return value if isinstance(value, str) and value else None
+
+
 def score_with_ray(
     model_dir: str | Path,
     input_path: str,
@@ -257,7 +262,7 @@ def _write(
                         None,
                         None,
                         json.loads(batch["fields"][i]),
-                        batch["error"][i],
+                        _error_or_none(batch["error"][i]),
                     )
                     for i in range(n)
                 ]

@@ -133,9 +133,13 @@ CASES: list[BrokenModel] = [
     BrokenModel("vocab.json of another model (hash swapped in)", r".", _other_vocab_file, needs_other=True),
     BrokenModel("pickle pretending to be model.pt (hash matches)", r"not a TorchScript archive", _pickle),
     BrokenModel(
-        "TorchScript-shaped zip with pickle payload", r"torch\.jit\.load failed|not a TorchScript", _fake_torchscript
+        "TorchScript-shaped zip with pickle payload",
+        r"not a loadable TorchScript model|not a TorchScript",
+        _fake_torchscript,
     ),
-    BrokenModel("truncated model.pt (hash matches)", r"not a TorchScript archive|torch\.jit\.load failed", _truncated),
+    BrokenModel(
+        "truncated model.pt (hash matches)", r"not a TorchScript archive|not a loadable TorchScript model", _truncated
+    ),
     BrokenModel("model.pt symlinked outside the directory", r"outside the model directory", _symlink_outside),
     BrokenModel("manifest lists ../outside.bin", r"outside the model directory", _manifest_path_escape),
     BrokenModel("manifest lists an absolute path", r"outside the model directory", _manifest_absolute_path),

@@ -26,13 +26,11 @@ def test_sigkill_of_a_worker_recovers(worker_killed):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs issue-5 merge: requests on a killed worker end within the timeout", strict=False)
 def test_sigkill_of_a_worker_leaves_no_request_hanging(worker_killed):
     assert worker_killed["hung_past_timeout"] == 0, worker_killed
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs issue-5 merge: SIGTERM drains in-flight requests", strict=False)
 def test_sigterm_lets_in_flight_requests_finish(tiny_model):
     with running(tiny_model, env=ENV) as s:
         r = faults.sigterm_drain(s, in_flight=8, texts=256, server_timeout_s=TIMEOUT_S)
@@ -41,7 +39,6 @@ def test_sigterm_lets_in_flight_requests_finish(tiny_model):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs issue-6 merge: sentiment score --resume", strict=False)
 def test_batch_killed_mid_job_resumes_with_exactly_one_row_per_input(tiny_model, tmp_path):
     r = faults.batch_kill_and_resume(tiny_model, tmp_path, rows=20_000)
     assert r["killed_mid_job"], r
@@ -64,7 +61,6 @@ def unwritable(tiny_model, tmp_path_factory):
 @pytest.mark.parametrize(
     "case",
     [
-        "output directory does not exist",
         "output parent is a file",
         "output is a directory",
         "disk full (stdout is /dev/full)",

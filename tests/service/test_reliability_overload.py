@@ -39,7 +39,6 @@ def test_no_server_errors_and_no_crash(overload_run):
     assert r["alive"]
 
 
-@pytest.mark.xfail(reason="needs issue-5 merge: admitted requests answered within SENTIMENT_TIMEOUT_S", strict=False)
 def test_admitted_requests_meet_their_timeout(overload_run):
     assert overload_run["hung_past_timeout"] == 0, overload_run
 

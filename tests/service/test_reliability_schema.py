@@ -20,8 +20,5 @@ def test_schemathesis_finds_no_server_error(schema_result):
     assert schema_result["server_errors"] == 0, schema_result["details"]
 
 
-@pytest.mark.xfail(
-    reason="needs issue-5 merge: BentoML documents 400 'detail' as a string but sends a list", strict=False
-)
 def test_responses_match_the_schema(schema_result):
     assert schema_result["schema_violations"] == 0, schema_result["details"]

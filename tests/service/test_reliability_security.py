@@ -16,7 +16,6 @@ def keyed_server(tiny_model):
         yield s
 
 
-@pytest.mark.xfail(reason="needs issue-5 merge: API key middleware", strict=False)
 def test_api_key_required_and_health_open(keyed_server):
     r = security.api_key_checks(keyed_server.host, keyed_server.port, KEY)
     assert r["all_wrong_denied_401"], r
@@ -24,7 +23,6 @@ def test_api_key_required_and_health_open(keyed_server):
     assert r["health_open"], r
 
 
-@pytest.mark.xfail(reason="needs issue-5 merge: hmac.compare_digest for the API key", strict=False)
 def test_api_key_compared_in_constant_time():
     r = security.constant_time_compare()
     assert r["ok"], r
@@ -38,7 +36,6 @@ def test_no_management_or_debug_endpoints(tiny_server):
     assert "/predict" in r["openapi_paths"]
 
 
-@pytest.mark.xfail(reason="needs issue-5 merge: 413 from the Content-Length before the body is read", strict=False)
 def test_body_size_limit_is_enforced_before_parsing(tiny_server):
     u = urlsplit(tiny_server)
     r = security.size_limit_before_parsing(u.hostname, u.port, 1_048_576)
@@ -52,7 +49,6 @@ def test_runtime_requirements_are_pinned():
     assert all("==" in p for p in pins)
 
 
-@pytest.mark.xfail(reason="needs issue-7 merge: Dockerfile with a non-root USER", strict=False)
 def test_container_runs_as_non_root():
     r = security.container_user()
     assert r["ok"], r
