@@ -39,11 +39,15 @@ class SentimentRNN(nn.Module):
         self.dropout = nn.Dropout(cfg.dropout)
         self.out = nn.Linear(pooled, num_classes)
         # linear bag-of-features branch: per-feature class scores, averaged over the text
+        # (created without consuming random numbers: the rest of the initialisation, and so a seeded run, is the
+        # same whether or not this branch exists; the weights are zeroed in _init anyway)
         self.use_linear = cfg.linear_branch
+        rng = torch.random.get_rng_state()
         self.lin_word = nn.Embedding(vocab_size if cfg.linear_branch else 1, num_classes, padding_idx=0)
         self.lin_sub = nn.Embedding(
             (max(cfg.subword_buckets, 0) + 1) if cfg.linear_branch else 1, num_classes, padding_idx=0
         )
+        torch.random.set_rng_state(rng)
         self.register_buffer("temperature", torch.ones(1))
         self._init(cfg)
 
