@@ -107,8 +107,9 @@ def run_loadtest(
     with ExitStack() as stack:
         if url is None:
             from service.bench import servers
+            from service.processes import free_port
 
-            port = servers.free_port()
+            port = free_port()
             log = out_dir.parent / "build" / "loadtest-server.log" if out_dir.name == "docs" else None
             if log:
                 log.parent.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,13 +22,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from service.processes import free_port, stop_group
+
 REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _status(url: str, data: bytes | None = None) -> int:
@@ -44,22 +38,12 @@ def _status(url: str, data: bytes | None = None) -> int:
         return 0
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def measure_cold_start(
     model_dir: str | Path, extra_args: list[str] | None = None, timeout: float = 120.0, repo: str | Path = REPO
 ) -> dict[str, Any]:
     """Seconds from spawning `sentiment serve` to the first 200 of /readyz and of /predict. `repo` may be another
     checkout (e.g. an older commit) to compare with."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "service.cli", "serve", "--model", str(model_dir), "--port", str(port)]
     cmd += [*(extra_args or [])]
@@ -83,7 +67,7 @@ def measure_cold_start(
             raise RuntimeError(f"first /predict answered {status}")
         return {"ready_s": round(ready_s, 3), "first_predict_s": round(first_predict_s, 3)}
     finally:
-        _stop(proc)
+        stop_group(proc)
         log.close()
 
 

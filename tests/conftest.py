@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from service.processes import free_port, stop_group, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
@@ -35,12 +33,6 @@ TINY_TRAIN_ARGS = [
     "2000",
     "--no-progress",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None) -> Path:
@@ -78,21 +70,6 @@ def splits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-        try:
-            with urllib.request.urlopen(url + "/readyz", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
-
-
 @contextmanager
 def running_server(
     model_dir: Path, *args: str, env: dict[str, str] | None = None, log_path: Path | None = None
@@ -118,13 +95,7 @@ def running_server(
         wait_ready(url, proc)
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+        stop_group(proc)
         if log_path:
             log.close()  # type: ignore[union-attr]
 

@@ -26,6 +26,7 @@ import torch
 
 from service.bench import servers
 from service.bench.report import write_report
+from service.processes import free_port
 
 REPO = servers.REPO
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2017-task4a"
@@ -130,7 +131,7 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
     results: dict[str, Any] = {}
     start_s: dict[str, float] = {}
     for name, make in targets.items():
-        port = servers.free_port()
+        port = free_port()
         cmd, env = make(port)
         _progress(f"starting {name}")
         with servers.started(name, cmd, port, env, log=work / f"{name}.log") as srv:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,13 +15,9 @@ from pathlib import Path
 
 import psutil
 
+from service.processes import free_port, stop_group, wait_ready
+
 REPO = Path(__file__).resolve().parent.parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:
@@ -35,18 +29,6 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return e.code
     except OSError:
         return None
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 120.0) -> float:
-    """Seconds until ``/readyz`` answers 200; raises if the server exits or the timeout passes."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before it was ready")
-        if http_status(url + "/readyz") == 200:
-            return time.monotonic() - t0
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
 
 
 @dataclass
@@ -94,17 +76,9 @@ def serve_command(model_dir: Path | str, port: int, *args: str) -> list[str]:
 
 def stop(proc: subprocess.Popen[bytes], grace: float = 20.0) -> int:
     """SIGTERM the server's process group, then SIGKILL after `grace` seconds; returns the exit code."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+    code = stop_group(proc, grace)
     _kill_group_leftovers(proc.pid)
-    return proc.returncode if proc.returncode is not None else -1
+    return code
 
 
 def _kill_group_leftovers(pgid: int) -> None:

@@ -10,11 +10,12 @@ import pytest
 
 from service.bench import servers
 from service.bench.loadgen import run_load
+from service.processes import free_port
 
 
 @pytest.fixture(scope="module")
 def echo_url() -> Iterator[str]:
-    port = servers.free_port()
+    port = free_port()
     with servers.started("echo", servers.echo_cmd(port), port) as srv:
         yield srv.url
 
