@@ -79,6 +79,7 @@ class ModelInfo(BaseModel):
     metrics: dict[str, Any] = Field(description="test/validation metrics recorded at export")
     created_at: str
     device: str
+    precision: str = Field(description="weights in use: fp32 | int8 (SENTIMENT_PRECISION=auto picks int8 on a CPU)")
     torch_threads: int
     batching: dict[str, Any]
     loaded_at: str
@@ -195,7 +196,7 @@ class TweetSentiment:
         self.explain_text = explain_text
         torch.set_num_threads(torch_threads(settings))
         t1 = time.perf_counter()
-        self.artifact = load_artifact(settings.model_dir, settings.device)
+        self.artifact = load_artifact(settings.model_dir, settings.device, precision=settings.precision)
         t2 = time.perf_counter()
         self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size)
         self.metrics = get_metrics(tuple(self.artifact.labels))
@@ -214,12 +215,14 @@ class TweetSentiment:
             metrics=m.metrics,
             created_at=m.created_at,
             device=describe_device(self.artifact.device),
+            precision=self.artifact.precision,
             torch_threads=torch.get_num_threads(),
             batching={
                 "enabled": settings.batching,
                 "max_batch_size": settings.max_batch_size,
                 "max_latency_ms": settings.max_latency_ms,
                 "workers": settings.workers,
+                "fast_path": settings.fast_path,
             },
             loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         ).model_dump()
@@ -233,6 +236,7 @@ class TweetSentiment:
                     "event": "model_loaded",
                     "model": f"{m.name}:{m.version}",
                     "device": self.model_info["device"],
+                    "precision": self.artifact.precision,
                     "torch_threads": self.model_info["torch_threads"],
                     "import_s": round(t1 - t0, 3),
                     "load_s": round(t2 - t1, 3),
@@ -255,15 +259,23 @@ class TweetSentiment:
     ) -> Annotated[list[Prediction], ContentType("application/json")]:
         """Classify tweets: one {label, scores} per text, in input order. Concurrent requests are merged into
         one model batch (sorted by length inside the batch to cut padding)."""
+        rows = self.predict_batch(texts)
+        # model_construct: the values come from the model, not the client (validation would double this line)
+        return [
+            Prediction.model_construct(label=r["label"], scores=Scores.model_construct(**r["scores"])) for r in rows
+        ]
+
+    def predict_batch(self, texts: list[str]) -> list[dict[str, Any]]:
+        """One model batch -> one ``{"label", "scores"}`` per text, in order. Shared by the BentoML handler above
+        and the lean hot path (service/fastpath.py), so both answer identically."""
         p = self.predictor
         encoded = p.encode(texts)
         probs = p.forward(encoded)  # (N, C)
-        preds = p.to_predictions(probs)
-        if len(preds) != len(texts):  # BentoML would silently mis-assign outputs to requests
-            raise RuntimeError(f"batch contract broken: {len(preds)} outputs for {len(texts)} inputs")
+        rows = p.to_rows(probs)
+        if len(rows) != len(texts):  # BentoML would silently mis-assign outputs to requests
+            raise RuntimeError(f"batch contract broken: {len(rows)} outputs for {len(texts)} inputs")
         self.metrics.observe_batch(texts, encoded, probs)
-        # model_construct: the values come from the model, not the client (validation would double this line)
-        return [Prediction.model_construct(label=x.label, scores=Scores.model_construct(**x.scores)) for x in preds]
+        return rows
 
     @bentoml.api
     def explain(
@@ -288,5 +300,6 @@ TweetSentiment.add_asgi_middleware(
     max_concurrency=settings.max_concurrency_per_worker,
     max_latency_ms=settings.max_latency_ms,
     access_log=settings.access_log,
+    fast_path=settings.fast_path,
     openapi_extra=openapi_extra(),
 )

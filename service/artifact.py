@@ -1,7 +1,9 @@
 """The serving artifact: ``models/<name>/{model.pt, vocab.json, manifest.json}``.
 
-* ``model.pt``: a TorchScript archive. ``forward(word_ids (B,T), sub_ids (B,T,S), lengths (B,)) -> probs (B,3)``
+* ``model.pt``: a TorchScript archive (fp32). ``forward(word_ids (B,T), sub_ids (B,T,S), lengths (B,)) -> probs (B,3)``
   with temperature scaling applied inside; ``logits(...)`` gives the raw scores.
+* ``model-int8.pt`` (optional): the same model with int8 LSTM/linear weights (training/quantize.py), CPU only;
+  ``manifest.variants.int8`` holds its measured AvgRec change and whether it is the CPU default.
 * ``vocab.json``: the vocabulary as a JSON list (index -> token).
 * ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of both files, provenance.
 
@@ -25,6 +27,8 @@ from service.tokenizer import TOKENIZER_VERSION
 
 FORMAT_VERSION = 1
 MODEL_FILE, VOCAB_FILE, MANIFEST_FILE = "model.pt", "vocab.json", "manifest.json"
+INT8_FILE = "model-int8.pt"
+PRECISIONS = ("auto", "fp32", "int8")
 VOCAB_BINDING = "vocab.sha256"  # stored inside model.pt (_extra_files): ties the weights to their vocabulary
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
@@ -47,6 +51,7 @@ class Manifest(BaseModel):
     data: dict[str, Any] = {}
     created_at: str
     torch_version: str
+    variants: dict[str, dict[str, Any]] = {}  # e.g. "int8": {"file", "avg_recall_delta", "default_on_cpu", ...}
 
 
 def sha256_file(path: Path) -> str:
@@ -84,12 +89,14 @@ class Artifact:
         encoder: Encoder,
         module: torch.jit.ScriptModule,
         device: torch.device,
+        precision: str = "fp32",
     ) -> None:
         self.model_dir = model_dir
         self.manifest = manifest
         self.encoder = encoder
         self.module = module
         self.device = device
+        self.precision = precision  # the weights actually loaded: fp32 | int8
 
     @property
     def labels(self) -> list[str]:
@@ -140,24 +147,47 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def resolve_precision(manifest: Manifest, device: torch.device, requested: str = "auto") -> str:
+    """fp32 | int8. ``auto``: int8 on a CPU when the model has an int8 variant whose measured AvgRec change is
+    negligible (``default_on_cpu``), else fp32. int8 on a GPU is refused (its kernels are CPU-only)."""
+    if requested not in PRECISIONS:
+        raise ModelLoadError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
+    int8 = manifest.variants.get("int8")
+    if requested == "auto":
+        return "int8" if device.type == "cpu" and int8 and int8.get("default_on_cpu") else "fp32"
+    if requested == "int8":
+        if int8 is None:
+            raise ModelLoadError("this model has no int8 variant; add one with `python -m training.quantize DIR`")
+        if device.type != "cpu":
+            raise ModelLoadError(f"int8 weights run on the CPU only, not on {device}; use precision fp32")
+    return requested
+
+
 def load_artifact(
-    model_dir: str | Path = DEFAULT_MODEL_DIR, device: str = "auto", require_binding: bool = True
+    model_dir: str | Path = DEFAULT_MODEL_DIR,
+    device: str = "auto",
+    require_binding: bool = True,
+    precision: str = "auto",
 ) -> Artifact:
-    """Verify and load a model directory. `require_binding=False` only for local training outputs exported before
-    model.pt carried its vocabulary's hash (training.ensemble members)."""
+    """Verify and load a model directory with the weights of `precision` (fp32 | int8 | auto, see
+    `resolve_precision`). `require_binding=False` only for local training outputs exported before model.pt
+    carried its vocabulary's hash (training.ensemble members)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ModelLoadError(f"model directory not found: {model_dir}")
     manifest = read_manifest(model_dir)
     verify(model_dir, manifest)
-    model_path = model_dir / MODEL_FILE
+    dev = pick_device(device)
+    precision = resolve_precision(manifest, dev, precision)
+    model_path = model_dir / (manifest.variants["int8"].get("file", INT8_FILE) if precision == "int8" else MODEL_FILE)
+    if model_path.name not in manifest.files:
+        raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for {model_path.name}")
     _check_torchscript_archive(model_path)
     try:
         itos = json.loads((model_dir / VOCAB_FILE).read_text(encoding="utf-8"))
         encoder = Encoder(itos, FeatureConfig(**manifest.features))
     except (ValueError, TypeError) as e:
         raise ModelLoadError(f"{model_dir / VOCAB_FILE}: invalid vocabulary or feature config: {e}") from e
-    dev = pick_device(device)
     extra = {VOCAB_BINDING: ""}
     try:
         module = torch.jit.load(str(model_path), map_location=dev, _extra_files=extra)
@@ -172,4 +202,4 @@ def load_artifact(
             f"{model_dir / VOCAB_FILE} ({manifest.files[VOCAB_FILE][:12]}…): the files come from different models"
         )
     module.eval()
-    return Artifact(model_dir, manifest, encoder, module, dev)
+    return Artifact(model_dir, manifest, encoder, module, dev, precision)

@@ -24,6 +24,12 @@ def _add_model_arg(p: argparse.ArgumentParser) -> None:
         help=f"model directory (default: {DEFAULT_MODEL_DIR.relative_to(REPO)})",
     )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "fp32", "int8"),
+        help="model weights (default: auto = what the service serves: int8 on a CPU when the model allows)",
+    )
 
 
 def cmd_train(argv: list[str]) -> int:
@@ -44,11 +50,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from service.evaluate import evaluate_file
     from service.metrics import format_report
 
-    result = evaluate_file(args.data, args.model, args.format, args.batch_size, args.device)
+    result = evaluate_file(args.data, args.model, args.format, args.batch_size, args.device, args.precision)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"model {result['model_version']} on {args.data}")
+        print(f"model {result['model_version']} ({result['precision']}) on {args.data}")
         print(format_report(result))
         if result["skipped_rows"]:
             print(f"\n{result['skipped_rows']} rows skipped, e.g. {result['skipped_examples'][0]}")

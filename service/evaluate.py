@@ -12,7 +12,12 @@ from service.readers import LABELS, InputFormatError, read_records
 
 
 def evaluate_file(
-    data: str, model_dir: str | Path, fmt: str | None = None, batch_size: int = 256, device: str = "auto"
+    data: str,
+    model_dir: str | Path,
+    fmt: str | None = None,
+    batch_size: int = 256,
+    device: str = "auto",
+    precision: str = "auto",
 ) -> dict[str, Any]:
     """Score every labelled row of `data` and compute the metrics. Rows with errors are counted, not scored."""
     texts, gold, bad = [], [], []
@@ -26,7 +31,7 @@ def evaluate_file(
             gold.append(LABELS.index(rec.label))
     if not texts:
         raise InputFormatError(f"{data}: no labelled rows to evaluate" + (f" (first problem: {bad[0]})" if bad else ""))
-    artifact = load_artifact(model_dir, device)
+    artifact = load_artifact(model_dir, device, precision=precision)
     predictor = Predictor(artifact, max_batch_size=batch_size)
     probs = predictor.predict_proba(texts)
     pred_labels = [artifact.labels[i] for i in probs.argmax(axis=1)]
@@ -36,6 +41,7 @@ def evaluate_file(
             "data": data,
             "model": artifact.manifest.name,
             "model_version": artifact.manifest.version,
+            "precision": artifact.precision,
             "skipped_rows": len(bad),
             "skipped_examples": bad[:10],
         }

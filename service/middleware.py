@@ -8,8 +8,9 @@ Per request, in this order:
 3. API key (``Authorization: Bearer <key>`` or ``X-API-Key``; constant-time compare) on everything but the
    health, metrics and docs endpoints -> 401;
 4. for the APIs: method (405), content type (415), concurrency limit (429), body size (413, checked on
-   ``Content-Length`` and while reading), body validation (400, see service/validation.py); the body is
-   then replayed to BentoML;
+   ``Content-Length`` and while reading), body validation (400, see service/validation.py); valid ``/predict``
+   texts then go to BentoML's batcher through the lean hot path (service/fastpath.py; answer header
+   ``X-Predict-Path: fast``), everything else is replayed to BentoML's own handlers;
 5. BentoML's plain-text 404/405 become JSON, and the batcher's "would miss max latency" 503 becomes 429;
 6. one JSON access-log line (and an error line for 5xx), with the request id.
 """
@@ -26,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from service.fastpath import FastPredict, Overloaded
 from service.validation import RequestError, parse_explain, parse_predict
 
 Scope = MutableMapping[str, Any]
@@ -86,8 +88,8 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def _respond(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]) -> int:
-    payload = json.dumps(body).encode()
+async def _respond(send: Send, status: int, body: Any, headers: list[tuple[bytes, bytes]]) -> int:
+    payload = json.dumps(body, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",
@@ -115,6 +117,7 @@ class ServiceMiddleware:
         max_concurrency: int,
         max_latency_ms: int,
         access_log: bool,
+        fast_path: bool = True,
         openapi_extra: dict[str, Any] | None = None,
     ) -> None:
         self.app = app
@@ -128,6 +131,8 @@ class ServiceMiddleware:
         self.openapi_extra = openapi_extra or {}
         self.in_flight = 0
         self._pid = os.getpid()
+        self.fast_path = fast_path
+        self._fast: FastPredict | None = None
 
     # --- checks ---------------------------------------------------------------------------------------------
     def _authorized(self, scope: Scope) -> bool:
@@ -208,7 +213,8 @@ class ServiceMiddleware:
                     raise _unauthorized()
                 await self.app(scope, receive, _json_errors(send_with_id, path, method, rid))
         except RequestError as e:
-            info["status"] = await _respond(send, e.status, {**e.body(), "request_id": rid}, [rid_header])
+            extra = [rid_header, (b"retry-after", b"1")] if e.status == 429 else [rid_header]
+            info["status"] = await _respond(send, e.status, {**e.body(), "request_id": rid}, extra)
             info["reason"] = e.reason
             metrics = STATE["metrics"]
             if metrics is not None:
@@ -255,7 +261,12 @@ class ServiceMiddleware:
         try:
             body = await self._read_body(scope, receive)
             if scope["path"] == "/predict":
-                info["n_texts"] = len(parse_predict(body, self.max_texts, self.max_text_chars))
+                texts = parse_predict(body, self.max_texts, self.max_text_chars)
+                info["n_texts"] = len(texts)
+                fast = self._fast_predict(scope)
+                if fast is not None:
+                    await self._predict_fast(fast, texts, send, info)
+                    return
             else:
                 parse_explain(body, self.max_text_chars)
             await self.app(scope, _replay(body, receive), _overload_as_429(send, self.max_latency_ms))
@@ -263,6 +274,29 @@ class ServiceMiddleware:
             self.in_flight -= 1
             if metrics is not None:
                 metrics.in_flight.dec()
+
+    def _fast_predict(self, scope: Scope) -> FastPredict | None:
+        """The hot path, found once BentoML has created the service instance (None: use BentoML's handler)."""
+        if self._fast is None and self.fast_path and STATE["model_info"] is not None:
+            self._fast = FastPredict.discover(scope.get("app"))
+            if self._fast is None:
+                self.fast_path = False
+                logging.getLogger("sentiment.service").warning(
+                    "",
+                    extra={"fields": {"event": "fast_path_unavailable", "detail": "BentoML internals differ"}},
+                )
+        return self._fast
+
+    async def _predict_fast(self, fast: FastPredict, texts: list[str], send: Send, info: dict[str, Any]) -> None:
+        try:
+            rows = await fast(texts)
+        except Overloaded:
+            raise RequestError(429, _overload_message(self.max_latency_ms), None, "overloaded") from None
+        except Exception:  # a model failure: logged with its traceback (the access/error lines carry the id)
+            logging.getLogger("sentiment.service").exception("", extra={"fields": {"event": "predict_failed"}})
+            info["status"] = await _respond(send, 500, {"error": "prediction failed; see the server log"}, [])
+            return
+        info["status"] = await _respond(send, 200, rows, [(b"x-predict-path", b"fast")])
 
     async def _model(self, scope: Scope, send: Send, info: dict[str, Any]) -> None:
         if scope["method"] not in ("GET", "HEAD"):
@@ -328,9 +362,7 @@ def _overload_as_429(send: Send, max_latency_ms: int) -> Send:
         nonlocal swallow
         if message["type"] == "http.response.start" and message["status"] == 503:
             swallow = True
-            payload = json.dumps(
-                {"error": f"server overloaded: the batch queue would exceed max latency {max_latency_ms} ms; retry"}
-            ).encode()
+            payload = json.dumps({"error": _overload_message(max_latency_ms)}).encode()
             await send(
                 {
                     "type": "http.response.start",
@@ -349,6 +381,10 @@ def _overload_as_429(send: Send, max_latency_ms: int) -> Send:
         await send(message)
 
     return wrapped
+
+
+def _overload_message(max_latency_ms: int) -> str:
+    return f"server overloaded: the batch queue would exceed max latency {max_latency_ms} ms; retry"
 
 
 def _json_errors(send: Send, path: str, method: str, rid: str) -> Send:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -82,6 +83,16 @@ class Predictor:
                 {lab: round(float(p), 6) for lab, p in zip(labels, row, strict=True)},
             )
             for row in probs
+        ]
+
+    def to_rows(self, probs: np.ndarray) -> list[dict[str, Any]]:
+        """Probabilities (N, C) -> JSON-ready ``{"label", "scores"}`` dicts (the API's answer rows)."""
+        labels = self.labels
+        winners = probs.argmax(axis=1).tolist()  # (N,)
+        rounded = np.round(probs.astype(np.float64), 6).tolist()  # (N, C)
+        return [
+            {"label": labels[w], "scores": dict(zip(labels, row, strict=True))}
+            for w, row in zip(winners, rounded, strict=True)
         ]
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:

@@ -25,6 +25,7 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "workers": ("workers", int, "worker processes, each with its own batch queue (default: 1)"),
     "threads": ("threads", int, "torch threads per worker (default: 0 = CPU cores / workers)"),
     "device": ("device", str, "auto | cpu | cuda | cuda:N (default: auto = CUDA when available)"),
+    "precision": ("precision", str, "auto | fp32 | int8 (default: auto = int8 on a CPU when the model allows)"),
     "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),
     "max_latency_ms": ("max_latency_ms", int, "batcher latency budget in ms (default: 2000)"),
     "max_texts": ("max_texts", int, "texts per request (default: 256)"),
@@ -41,6 +42,11 @@ def add_serve_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=typ, default=None, help=help_)
     p.add_argument("--no-batching", action="store_true", help="serve the same model without adaptive batching")
     p.add_argument("--no-access-log", action="store_true", help="no JSON access-log line per request")
+    p.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="answer /predict through BentoML's own handler (slower, same answers)",
+    )
 
 
 def settings_env(args: argparse.Namespace) -> dict[str, str]:
@@ -53,6 +59,8 @@ def settings_env(args: argparse.Namespace) -> dict[str, str]:
         env["SENTIMENT_BATCHING"] = "false"
     if getattr(args, "no_access_log", False):
         env["SENTIMENT_ACCESS_LOG"] = "false"
+    if getattr(args, "no_fast_path", False):
+        env["SENTIMENT_FAST_PATH"] = "false"
     return env
 
 

@@ -19,6 +19,11 @@ class ServiceSettings(BaseSettings):
 
     model_dir: Path = Field(DEFAULT_MODEL_DIR, description="directory with model.pt, vocab.json, manifest.json")
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto | cpu | cuda | cuda:N")
+    precision: str = Field(
+        "auto",
+        pattern=r"^(auto|fp32|int8)$",
+        description="model weights: auto (int8 on a CPU when the model's measured AvgRec change allows) | fp32 | int8",
+    )
     host: str = Field("127.0.0.1", description="bind address (0.0.0.0 only when asked, e.g. in a container)")
     port: int = Field(3000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="server worker processes, each with its own batch queue")
@@ -26,6 +31,9 @@ class ServiceSettings(BaseSettings):
     batching: bool = Field(True, description="adaptive batching of concurrent /predict requests")
     max_batch_size: int = Field(256, ge=1, description="texts per model batch (the batcher merges requests up to it)")
     max_latency_ms: int = Field(2000, ge=10, description="batcher latency budget; requests it would miss get 429")
+    fast_path: bool = Field(
+        True, description="serve valid /predict bodies through the lean hot path into BentoML's batcher (fastpath.py)"
+    )
     max_texts: int = Field(256, ge=1, description="texts per /predict request")
     max_text_chars: int = Field(2000, ge=1, description="characters (code points) per text")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request body limit, checked before parsing")

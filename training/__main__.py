@@ -87,6 +87,14 @@ def main(argv: list[str] | None = None) -> int:
         data_info=data_info,
         parity_texts=parity,
     )
+    from training.quantize import add_int8_variant
+
+    int8 = add_int8_variant(path, result.model, [e.text for e in splits.test], [e.label for e in splits.test])
+    print(
+        f"int8 variant: test AvgRec {int8['avg_recall']} (fp32 {int8['fp32_avg_recall']}, "
+        f"delta {int8['avg_recall_delta']:+}), CPU default: {int8['default_on_cpu']}",
+        file=sys.stderr,
+    )
     t = result.metrics["test"]
     summary = {
         "model_dir": str(path),
@@ -100,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         "ece_after": t["ece"],
         "best_epoch": result.metrics["best_epoch"],
         "train_seconds": round(result.metrics["train_seconds"]),
+        "int8_avg_recall_delta": int8["avg_recall_delta"],
     }
     print(json.dumps(summary, indent=2))
     return 0

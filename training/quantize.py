@@ -1,0 +1,123 @@
+"""Add a dynamically quantized int8 variant (``model-int8.pt``) to an exported model directory.
+
+    python -m training.quantize models/default      # what `sentiment train` does after every export
+
+``torch.ao.quantization.quantize_dynamic`` turns the LSTM and linear layers' weights into int8 (activations
+are quantized on the fly, per batch); the embeddings stay fp32. It must run on the eager ``nn.Module``
+before scripting (on a ScriptModule it is a no-op), so the eager model is rebuilt from the exported
+TorchScript archive's weights and the manifest's config: no pickles, no training checkpoint needed.
+
+The variant is measured before it is recorded, through the serving path (service.artifact + predictor) on the
+internal test split: AvgRec of fp32 and int8, label agreement and the largest probability difference. The
+manifest's ``variants.int8`` keeps these figures and ``default_on_cpu``: true only when the AvgRec change is
+negligible (|delta| <= `NEGLIGIBLE_AVG_RECALL`), in which case the service's ``precision=auto`` serves int8 on a
+CPU. fp32 is always there and is what a GPU serves. int8 kernels (fbgemm) are CPU-only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from service.artifact import INT8_FILE, MANIFEST_FILE, VOCAB_BINDING, VOCAB_FILE, load_artifact, sha256_file
+from service.metrics import evaluate_predictions
+from service.predictor import Predictor
+from training.config import DEFAULT_DATA_DIR, TrainConfig
+from training.model import SentimentRNN
+
+NEGLIGIBLE_AVG_RECALL = 0.003  # |int8 - fp32| internal-test AvgRec at or below this: int8 may be the CPU default
+
+
+def quantize(model: nn.Module) -> nn.Module:
+    """int8 weights for the LSTM/GRU and linear layers (dynamic activation quantization), CPU only."""
+    return torch.ao.quantization.quantize_dynamic(
+        copy.deepcopy(model).cpu().eval(), {nn.LSTM, nn.GRU, nn.Linear}, dtype=torch.qint8
+    )
+
+
+def eager_from_artifact(model_dir: Path) -> SentimentRNN:
+    """The eager model behind an exported directory: TorchScript weights + the manifest's TrainConfig."""
+    artifact = load_artifact(model_dir, "cpu")
+    cfg = TrainConfig(**artifact.manifest.config)
+    state = artifact.module.state_dict()
+    model = SentimentRNN(state["embedding.weight"].shape[0], cfg, num_classes=len(artifact.labels))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or any(not k.startswith("lin_") for k in missing):  # lin_*: the optional zero-init branch
+        raise RuntimeError(f"{model_dir}: weights do not fit the config (missing {missing}, unexpected {unexpected})")
+    return model.eval()
+
+
+def _avg_recall(probs: np.ndarray, gold: list[int]) -> float:
+    return float(evaluate_predictions(gold, probs.argmax(axis=1).tolist())["avg_recall"])
+
+
+def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: list[int]) -> dict[str, Any]:
+    """Write ``model-int8.pt`` next to ``model.pt``, measure it on (texts, gold) and record it in the manifest."""
+    model_dir = Path(model_dir)
+    manifest_path = model_dir / MANIFEST_FILE
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    with torch.no_grad():
+        scripted = torch.jit.script(quantize(model))
+    tmp = model_dir / f".{INT8_FILE}.tmp"
+    scripted.save(str(tmp), _extra_files={VOCAB_BINDING: manifest["files"][VOCAB_FILE]})
+    os.replace(tmp, model_dir / INT8_FILE)
+
+    fp32 = Predictor(load_artifact(model_dir, "cpu", precision="fp32")).predict_proba(texts)  # (N, C)
+    manifest["files"][INT8_FILE] = sha256_file(model_dir / INT8_FILE)
+    manifest.setdefault("variants", {})["int8"] = {"file": INT8_FILE}  # provisional: lets the loader find it
+    _write_json(manifest_path, manifest)
+    int8 = Predictor(load_artifact(model_dir, "cpu", precision="int8")).predict_proba(texts)  # (N, C)
+    fp32_ar, int8_ar = _avg_recall(fp32, gold), _avg_recall(int8, gold)
+    delta = int8_ar - fp32_ar
+    variant = {
+        "file": INT8_FILE,
+        "method": "torch.ao.quantization.quantize_dynamic (qint8 weights of LSTM/GRU and Linear; embeddings fp32)",
+        "device": "cpu",
+        "measured_on": f"internal test split ({len(texts)} texts)",
+        "fp32_avg_recall": round(fp32_ar, 4),
+        "avg_recall": round(int8_ar, 4),
+        "avg_recall_delta": round(delta, 4),
+        "label_agreement": round(float((fp32.argmax(1) == int8.argmax(1)).mean()), 4),
+        "max_abs_prob_diff": round(float(np.abs(fp32 - int8).max()), 4),
+        "default_on_cpu": abs(delta) <= NEGLIGIBLE_AVG_RECALL,
+        "rule": f"default on CPU when |AvgRec delta| <= {NEGLIGIBLE_AVG_RECALL}",
+    }
+    manifest["variants"]["int8"] = variant
+    _write_json(manifest_path, manifest)
+    return variant
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m training.quantize", description=__doc__.split("\n\n")[0])
+    p.add_argument("model_dir", help="an exported model directory (model.pt, vocab.json, manifest.json)")
+    args = p.parse_args(argv)
+    from training.data import load_splits
+
+    model_dir = Path(args.model_dir)
+    torch.set_num_threads(1)
+    model = eager_from_artifact(model_dir)
+    cfg = TrainConfig(**json.loads((model_dir / MANIFEST_FILE).read_text())["config"])
+    data_dir = cfg.data_dir if Path(cfg.data_dir).is_dir() else DEFAULT_DATA_DIR  # recorded path may be elsewhere
+    splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit)
+    variant = add_int8_variant(model_dir, model, [e.text for e in splits.test], [e.label for e in splits.test])
+    print(json.dumps(variant, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
