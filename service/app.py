@@ -72,14 +72,14 @@ class Explanation(BaseModel):
 class ModelInfo(BaseModel):
     name: str
     version: str
-    sha256: str = Field(description="sha256 of model.pt")
+    sha256: str = Field(description="sha256 of the weights file being served (model.pt, or model-int8.pt)")
     files: dict[str, str] = Field(description="sha256 of every file of the artifact")
     labels: list[str]
     tokenizer_version: str
     metrics: dict[str, Any] = Field(description="test/validation metrics recorded at export")
     created_at: str
     device: str
-    precision: str = Field(description="weights in use: fp32 | int8 (SENTIMENT_PRECISION=auto picks int8 on a CPU)")
+    precision: str = Field(description="weights in use: fp32 | int8 (SENTIMENT_PRECISION)")
     torch_threads: int
     batching: dict[str, Any]
     loaded_at: str
@@ -188,7 +188,7 @@ class TweetSentiment:
         t0 = time.perf_counter()
         import torch
 
-        from service.artifact import MODEL_FILE, load_artifact
+        from service.artifact import INT8_FILE, MODEL_FILE, load_artifact
         from service.explain import explain as explain_text
         from service.monitoring import get_metrics
         from service.predictor import Predictor
@@ -208,7 +208,7 @@ class TweetSentiment:
         self.model_info = ModelInfo(
             name=m.name,
             version=m.version,
-            sha256=m.files[MODEL_FILE],
+            sha256=m.files[INT8_FILE if self.artifact.precision == "int8" else MODEL_FILE],
             files=m.files,
             labels=m.labels,
             tokenizer_version=m.tokenizer_version,

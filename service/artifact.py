@@ -3,7 +3,8 @@
 * ``model.pt``: a TorchScript archive (fp32). ``forward(word_ids (B,T), sub_ids (B,T,S), lengths (B,)) -> probs (B,3)``
   with temperature scaling applied inside; ``logits(...)`` gives the raw scores.
 * ``model-int8.pt`` (optional): the same model with int8 LSTM/linear weights (training/quantize.py), CPU only;
-  ``manifest.variants.int8`` holds its measured AvgRec change and whether it is the CPU default.
+  ``manifest.variants.int8`` holds its measured AvgRec change. Opt-in (``precision="int8"``): activations are
+  quantized per batch, so a text's scores move slightly (<= ~0.01) with the other texts of its batch.
 * ``vocab.json``: the vocabulary as a JSON list (index -> token).
 * ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of both files, provenance.
 
@@ -28,7 +29,7 @@ from service.tokenizer import TOKENIZER_VERSION
 FORMAT_VERSION = 1
 MODEL_FILE, VOCAB_FILE, MANIFEST_FILE = "model.pt", "vocab.json", "manifest.json"
 INT8_FILE = "model-int8.pt"
-PRECISIONS = ("auto", "fp32", "int8")
+PRECISIONS = ("fp32", "int8")
 VOCAB_BINDING = "vocab.sha256"  # stored inside model.pt (_extra_files): ties the weights to their vocabulary
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
 
@@ -147,16 +148,12 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def resolve_precision(manifest: Manifest, device: torch.device, requested: str = "auto") -> str:
-    """fp32 | int8. ``auto``: int8 on a CPU when the model has an int8 variant whose measured AvgRec change is
-    negligible (``default_on_cpu``), else fp32. int8 on a GPU is refused (its kernels are CPU-only)."""
+def resolve_precision(manifest: Manifest, device: torch.device, requested: str = "fp32") -> str:
+    """Check that `requested` (fp32 | int8) can be served: int8 needs the model's int8 variant and a CPU."""
     if requested not in PRECISIONS:
         raise ModelLoadError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
-    int8 = manifest.variants.get("int8")
-    if requested == "auto":
-        return "int8" if device.type == "cpu" and int8 and int8.get("default_on_cpu") else "fp32"
     if requested == "int8":
-        if int8 is None:
+        if "int8" not in manifest.variants:
             raise ModelLoadError("this model has no int8 variant; add one with `python -m training.quantize DIR`")
         if device.type != "cpu":
             raise ModelLoadError(f"int8 weights run on the CPU only, not on {device}; use precision fp32")
@@ -167,10 +164,9 @@ def load_artifact(
     model_dir: str | Path = DEFAULT_MODEL_DIR,
     device: str = "auto",
     require_binding: bool = True,
-    precision: str = "auto",
+    precision: str = "fp32",
 ) -> Artifact:
-    """Verify and load a model directory with the weights of `precision` (fp32 | int8 | auto, see
-    `resolve_precision`). `require_binding=False` only for local training outputs exported before model.pt
+    """Verify and load a model directory with the weights of `precision` (fp32, or the opt-in int8 variant). `require_binding=False` only for local training outputs exported before model.pt
     carried its vocabulary's hash (training.ensemble members)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():

@@ -26,9 +26,9 @@ def _add_model_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda (default: auto)")
     p.add_argument(
         "--precision",
-        default="auto",
-        choices=("auto", "fp32", "int8"),
-        help="model weights (default: auto = what the service serves: int8 on a CPU when the model allows)",
+        default="fp32",
+        choices=("fp32", "int8"),
+        help="model weights (default: fp32; int8 = the model's quantized variant, CPU only)",
     )
 
 

@@ -17,7 +17,7 @@ def evaluate_file(
     fmt: str | None = None,
     batch_size: int = 256,
     device: str = "auto",
-    precision: str = "auto",
+    precision: str = "fp32",
 ) -> dict[str, Any]:
     """Score every labelled row of `data` and compute the metrics. Rows with errors are counted, not scored."""
     texts, gold, bad = [], [], []

@@ -117,7 +117,7 @@ def run_score(args: argparse.Namespace) -> int:
         from service.artifact import load_artifact
         from service.scoring import score_file
 
-        artifact = load_artifact(args.model, args.device, precision=getattr(args, "precision", "auto"))
+        artifact = load_artifact(args.model, args.device, precision=getattr(args, "precision", "fp32"))
         try:
             summary = score_file(
                 artifact,

@@ -25,7 +25,7 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "workers": ("workers", int, "worker processes, each with its own batch queue (default: 1)"),
     "threads": ("threads", int, "torch threads per worker (default: 0 = CPU cores / workers)"),
     "device": ("device", str, "auto | cpu | cuda | cuda:N (default: auto = CUDA when available)"),
-    "precision": ("precision", str, "auto | fp32 | int8 (default: auto = int8 on a CPU when the model allows)"),
+    "precision": ("precision", str, "fp32 | int8 (default: fp32; int8: CPU only, faster, see docs)"),
     "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),
     "max_latency_ms": ("max_latency_ms", int, "batcher latency budget in ms (default: 2000)"),
     "max_texts": ("max_texts", int, "texts per request (default: 256)"),

@@ -8,10 +8,11 @@ before scripting (on a ScriptModule it is a no-op), so the eager model is rebuil
 TorchScript archive's weights and the manifest's config: no pickles, no training checkpoint needed.
 
 The variant is measured before it is recorded, through the serving path (service.artifact + predictor) on the
-internal test split: AvgRec of fp32 and int8, label agreement and the largest probability difference. The
-manifest's ``variants.int8`` keeps these figures and ``default_on_cpu``: true only when the AvgRec change is
-negligible (|delta| <= `NEGLIGIBLE_AVG_RECALL`), in which case the service's ``precision=auto`` serves int8 on a
-CPU. fp32 is always there and is what a GPU serves. int8 kernels (fbgemm) are CPU-only.
+internal test split: AvgRec of fp32 and int8, label agreement, the largest probability difference, and how much
+a text's scores move when the other texts of its batch change (activations are quantized per batch). The
+manifest's ``variants.int8`` keeps these figures. fp32 stays the default everywhere: the AvgRec change is
+negligible, but int8 answers depend slightly on batch composition (see docs/benchmarks.md); serve it with
+``sentiment serve --precision int8``. int8 kernels (fbgemm) are CPU-only.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from service.predictor import Predictor
 from training.config import DEFAULT_DATA_DIR, TrainConfig
 from training.model import SentimentRNN
 
-NEGLIGIBLE_AVG_RECALL = 0.003  # |int8 - fp32| internal-test AvgRec at or below this: int8 may be the CPU default
 
 
 def quantize(model: nn.Module) -> nn.Module:
@@ -65,6 +65,9 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
     model_dir = Path(model_dir)
     manifest_path = model_dir / MANIFEST_FILE
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["files"].pop(INT8_FILE, None)  # a variant being replaced is not listed while it is rewritten
+    manifest.get("variants", {}).pop("int8", None)
+    _write_json(manifest_path, manifest)
     with torch.no_grad():
         scripted = torch.jit.script(quantize(model))
     tmp = model_dir / f".{INT8_FILE}.tmp"
@@ -88,12 +91,21 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
         "avg_recall_delta": round(delta, 4),
         "label_agreement": round(float((fp32.argmax(1) == int8.argmax(1)).mean()), 4),
         "max_abs_prob_diff": round(float(np.abs(fp32 - int8).max()), 4),
-        "default_on_cpu": abs(delta) <= NEGLIGIBLE_AVG_RECALL,
-        "rule": f"default on CPU when |AvgRec delta| <= {NEGLIGIBLE_AVG_RECALL}",
+        "max_batch_dependence": round(_batch_dependence(model_dir, texts), 4),
+        "default": False,
     }
     manifest["variants"]["int8"] = variant
     _write_json(manifest_path, manifest)
     return variant
+
+
+def _batch_dependence(model_dir: Path, texts: list[str], batch: int = 64) -> float:
+    """Largest score change of a text between being scored in natural-order batches and alone."""
+    p = Predictor(load_artifact(model_dir, "cpu", precision="int8"), max_batch_size=batch)
+    sample = texts[:batch]
+    together = p.predict_proba(sample)  # (B, C)
+    alone = np.concatenate([p.predict_proba([t]) for t in sample])  # (B, C)
+    return float(np.abs(together - alone).max())
 
 
 def _write_json(path: Path, obj: dict[str, Any]) -> None:

@@ -220,7 +220,14 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
     assert info["tokenizer_version"] == manifest["tokenizer_version"]
     assert info["metrics"] == manifest["metrics"] and info["created_at"] == manifest["created_at"]
     assert info["device"].startswith(("cpu", "cuda"))
-    assert info["batching"] == {"enabled": True, "max_batch_size": 64, "max_latency_ms": 60000, "workers": 1}
+    assert info["batching"] == {
+        "enabled": True,
+        "max_batch_size": 64,
+        "max_latency_ms": 60000,
+        "workers": 1,
+        "fast_path": True,
+    }
+    assert info["precision"] == "fp32"
 
 
 def test_openapi_documents_every_endpoint_with_examples(client: SentimentClient):
