@@ -166,8 +166,9 @@ def load_artifact(
     require_binding: bool = True,
     precision: str = "fp32",
 ) -> Artifact:
-    """Verify and load a model directory with the weights of `precision` (fp32, or the opt-in int8 variant). `require_binding=False` only for local training outputs exported before model.pt
-    carried its vocabulary's hash (training.ensemble members)."""
+    """Verify and load a model directory with the weights of `precision` (fp32, or the opt-in int8 variant).
+    `require_binding=False` only for local training outputs exported before model.pt carried its vocabulary's
+    hash (training.ensemble members)."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ModelLoadError(f"model directory not found: {model_dir}")

@@ -3,6 +3,9 @@
     python -m training.experiments run nosub gru      # train named experiments into build/runs/<name>
     python -m training.experiments report             # docs/experiments.md from build/runs/*/manifest.json
 
+The report keeps the rows already in docs/experiments.md for runs that are no longer under build/runs (a fresh
+checkout has none), so the table accumulates across machines and sessions.
+
 Each experiment is the default TrainConfig with a few overrides, trained by `python -m training` (so a
 run is exactly reproducible by its command line, printed in the table).
 """
@@ -105,6 +108,7 @@ def report(out: Path) -> str:
                 met["train_seconds"] / 60,
             )
         )
+    kept = _earlier_rows(out, {r[1] for r in rows})
     rows.sort(key=lambda r: -r[0])
     lines = [
         "# Accuracy experiments",
@@ -118,14 +122,36 @@ def report(out: Path) -> str:
         "| best epoch | minutes |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lines.append(
+    table = [
+        (
+            r[0],
             f"| {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]:.4f} | {r[6]:.4f} | {r[7]:.4f} | {r[8]:.4f} "
-            f"| {r[9]:.4f} | {r[10]:.4f} | {r[11]} | {r[12]:.1f} |"
+            f"| {r[9]:.4f} | {r[10]:.4f} | {r[11]} | {r[12]:.1f} |",
         )
+        for r in rows
+    ]
+    table += kept
+    table.sort(key=lambda x: -x[0])
+    lines += [line for _, line in table]
     text = "\n".join(lines) + "\n"
     out.write_text(text)
     return text
+
+
+def _earlier_rows(out: Path, fresh: set[str]) -> list[tuple[float, str]]:
+    """(test AvgRec, table line) of the rows in an existing report whose run is not among `fresh`."""
+    if not out.exists():
+        return []
+    kept = []
+    for line in out.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) < 12 or cells[0] in ("run", "---") or cells[0] in fresh:
+            continue
+        try:
+            kept.append((float(cells[6]), line))
+        except ValueError:
+            continue
+    return kept
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,7 +36,6 @@ from training.config import DEFAULT_DATA_DIR, TrainConfig
 from training.model import SentimentRNN
 
 
-
 def quantize(model: nn.Module) -> nn.Module:
     """int8 weights for the LSTM/GRU and linear layers (dynamic activation quantization), CPU only."""
     return torch.ao.quantization.quantize_dynamic(

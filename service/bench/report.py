@@ -48,9 +48,10 @@ def plots(res: dict[str, Any], out_dir: Path) -> list[str]:
         r = max(runs["single"], key=lambda x: x["concurrency"])
         cdf = r["cdf_ms"]
         ax.plot(cdf, [i / (len(cdf) - 1) for i in range(len(cdf))], label=f"{name} (c={r['concurrency']})")
-    if "half_saturation" in http.get("served-batching", {}):
-        cdf = http["served-batching"]["half_saturation"]["cdf_ms"]
-        ax.plot(cdf, [i / (len(cdf) - 1) for i in range(len(cdf))], "--", label="served-batching at 50% saturation")
+    for name in ("served-batching", "served-int8"):
+        if "half_saturation" in http.get(name, {}):
+            cdf = http[name]["half_saturation"]["cdf_ms"]
+            ax.plot(cdf, [i / (len(cdf) - 1) for i in range(len(cdf))], "--", label=f"{name} at 50% saturation")
     ax.set_xscale("log")
     ax.set_xlabel("latency (ms)")
     ax.set_ylabel("fraction of requests")
@@ -61,6 +62,42 @@ def plots(res: dict[str, Any], out_dir: Path) -> list[str]:
     fig.savefig(out_dir / "bench_latency_cdf.png", dpi=110)
     plt.close(fig)
     return ["bench_throughput.png", "bench_latency_cdf.png"]
+
+
+def int8_section(res: dict[str, Any]) -> list[str]:
+    """fp32 vs the opt-in int8 variant: forward speed-up by row, scorer, served ratios, and the accuracy change."""
+    if "forward_int8" not in res:
+        return []
+    v = res["int8_variant"]
+    lines = [
+        "",
+        "## int8 variant (opt-in: `sentiment serve --precision int8`)",
+        "",
+        f"Dynamic quantization ({v['method']}), measured on the {v['measured_on']} when it was made "
+        f"(training/quantize.py): AvgRec **{v['avg_recall']}** vs fp32 {v['fp32_avg_recall']} "
+        f"(**{v['avg_recall_delta']:+}**), label agreement {v['label_agreement']}, largest probability difference "
+        f"{v['max_abs_prob_diff']}. Activations are quantized per batch, so a text's scores move by up to "
+        f"{v['max_batch_dependence']} with the other texts of its batch: fp32 stays the default (answers that do "
+        "not depend on what else is in the batch), int8 is there for throughput-bound CPU deployments.",
+        "",
+        "| length | batch | fp32 texts/s | int8 texts/s | speed-up |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for f32, i8 in zip(res["forward"], res["forward_int8"], strict=True):
+        a, b = f32["forward_texts_per_s"], i8["forward_texts_per_s"]
+        lines.append(f"| {f32['length']} | {f32['batch_size']} | {a:,.0f} | {b:,.0f} | {b / a:.2f}x |")
+    o32, o8 = res["offline"]["texts_per_s"], res["offline_int8"]["texts_per_s"]
+    lines += ["", f"Offline scorer: fp32 {o32:,.0f} texts/s, int8 {o8:,.0f} texts/s ({o8 / o32:.2f}x)."]
+    r8 = res["ratios"].get("int8")
+    if r8:
+        lines += [
+            "",
+            f"Served with int8 (same run, same client): single-text req/s / echo = **{r8['served_vs_echo_rps']}**, "
+            f"int8 / fp32 served req/s = {r8['served_int8_vs_fp32_rps']}, 64-text texts/s / int8 offline scorer = "
+            f"{r8['served_multi_vs_offline_texts']}, p99 at 50% of its saturation ({r8['half_saturation_rate']} "
+            f"req/s) = {r8['p99_ms_at_half_saturation']} ms.",
+        ]
+    return lines
 
 
 def write_report(res: dict[str, Any], out_dir: Path) -> Path:
@@ -116,6 +153,9 @@ def write_report(res: dict[str, Any], out_dir: Path) -> Path:
         "",
         f"Offline scorer (`sentiment score`, JSONL in and out, batch 256): **{o['texts_per_s']:,.0f} texts/s** "
         f"({o['rows']} texts in {o['seconds']} s). Model load: {res['model_load_s']} s.",
+    ]
+    lines += int8_section(res)
+    lines += [
         "",
         "## Cold start (process start to /readyz = 200)",
         "",

@@ -128,6 +128,8 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
         "served-batching": lambda port: (servers.serve_cmd(model, port), {}),
         "served-no-batching": lambda port: (servers.serve_cmd(model, port, "--no-batching"), {}),
     }
+    if has_int8(model):
+        targets["served-int8"] = lambda port: (servers.serve_cmd(model, port, "--precision", "int8"), {})
     results: dict[str, Any] = {}
     start_s: dict[str, float] = {}
     for name, make in targets.items():
@@ -145,13 +147,17 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
                 r = load(srv, multi, c, plan)
                 _progress(f"{name} {MULTI}-text c={c}: {r['texts_per_s']} texts/s p99 {r['p99_ms']} ms {r['status']}")
                 runs["multi"].append(r)
-            if name == "served-batching":
+            if name in ("served-batching", "served-int8"):
                 sat = max(x["rps"] for x in runs["single"])
                 r = load(srv, single, max(plan.levels), plan, rate=0.5 * sat)
                 _progress(f"{name} paced at {0.5 * sat:.0f} req/s: p99 {r['p99_ms']} ms {r['status']}")
                 runs["half_saturation"] = r
             results[name] = runs
     return results, start_s
+
+
+def has_int8(model: Path) -> bool:
+    return "int8" in json.loads((model / "manifest.json").read_text()).get("variants", {})
 
 
 def machine() -> dict[str, Any]:
@@ -184,7 +190,19 @@ def ratios(res: dict[str, Any]) -> dict[str, Any]:
 
     half = http["served-batching"]["half_saturation"]
     below_sat = [r for r in http["served-batching"]["single"] if r["rps"] < 0.95 * best("served-batching")]
-    return {
+    out: dict[str, Any] = {}
+    if "served-int8" in http:
+        int8_half = http["served-int8"]["half_saturation"]
+        out["int8"] = {
+            "served_vs_echo_rps": round(best("served-int8") / best("starlette-echo"), 3),
+            "served_multi_vs_offline_texts": round(
+                best("served-int8", "multi", "texts_per_s") / res["offline_int8"]["texts_per_s"], 3
+            ),
+            "served_int8_vs_fp32_rps": round(best("served-int8") / best("served-batching"), 3),
+            "p99_ms_at_half_saturation": int8_half["p99_ms"],
+            "half_saturation_rate": int8_half["target_rate"],
+        }
+    return out | {
         "served_vs_echo_rps": round(best("served-batching") / best("starlette-echo"), 3),
         "served_multi_vs_offline_texts": round(
             best("served-batching", "multi", "texts_per_s") / res["offline"]["texts_per_s"], 3
@@ -223,6 +241,14 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
     res["offline"] = offline_scorer(artifact, texts[: plan.score_texts])
     _progress(f"offline scorer: {res['offline']['texts_per_s']} texts/s")
     del artifact
+    if has_int8(model):
+        _progress("int8 variant: forward throughput and offline scorer")
+        int8 = load_artifact(model, "cpu", precision="int8")
+        res["forward_int8"] = forward_throughput(int8, texts[:3000], plan.forward_seconds)
+        res["offline_int8"] = offline_scorer(int8, texts[: plan.score_texts])
+        res["int8_variant"] = int8.manifest.variants["int8"]
+        _progress(f"int8 offline scorer: {res['offline_int8']['texts_per_s']} texts/s")
+        del int8
     res["http"], res["cold_start_s"] = http_suite(model, texts, plan, work)
     res["ratios"] = ratios(res)
     res["bench_seconds"] = round(time.perf_counter() - t_start, 1)

@@ -91,7 +91,7 @@ def test_int8_precision_is_served_when_asked(tiny_model: Path):
 
 def test_discover_needs_bentoml_internals():
     class App:
-        routes: list = []
+        routes = ()
 
     assert FastPredict.discover(App()) is None
     assert FastPredict.discover(None) is None

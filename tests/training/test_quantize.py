@@ -12,8 +12,8 @@ import torch
 
 from service.artifact import INT8_FILE, MANIFEST_FILE, ModelLoadError, load_artifact
 from service.predictor import Predictor
-from training.quantize import add_int8_variant, eager_from_artifact
 from tests.service.test_app import make_texts
+from training.quantize import add_int8_variant, eager_from_artifact
 
 
 @pytest.fixture
