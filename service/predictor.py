@@ -1,4 +1,8 @@
-"""Batched inference over an `Artifact`: encode, sort by length, run the TorchScript module, unsort.
+"""Batched inference over an `Artifact`: encode, sort by length, run the TorchScript module in chunks, unsort.
+
+On a CPU a batch is cut into length-sorted chunks of `CPU_CHUNK` texts: a 256-text batch runs ~1.5x faster as
+four 64-text forward calls than as one (less padding, activations that stay in cache; docs/benchmarks.md). On a
+GPU the whole batch goes in one call.
 
 Used by the API (one call per adaptive batch), `sentiment score` and `sentiment evaluate`, so every path
 gives the same numbers for the same text.
@@ -15,6 +19,8 @@ import torch
 
 from service.artifact import Artifact
 from service.features import Encoded
+
+CPU_CHUNK = 64  # texts per forward call on a CPU (fastest of 16/32/64/128/256 for the 1x128 BiLSTM, fp32 and int8)
 
 
 def collate(batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -42,19 +48,19 @@ class Prediction:
 
 
 class Predictor:
-    def __init__(self, artifact: Artifact, max_batch_size: int = 256) -> None:
+    def __init__(self, artifact: Artifact, max_batch_size: int = 256, cpu_chunk: int = CPU_CHUNK) -> None:
         self.artifact = artifact
         self.encoder = artifact.encoder
         self.labels = artifact.labels
-        self.max_batch_size = max_batch_size
         self._pin = artifact.device.type == "cuda"
+        self.max_batch_size = max_batch_size if self._pin else min(max_batch_size, cpu_chunk)  # texts per forward
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         return [self.encoder.encode(t) for t in texts]
 
     @torch.no_grad()
     def forward(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """Probabilities (N, C) in input order. Length-sorted chunks of at most `max_batch_size` cut padding."""
+        """Probabilities (N, C) in input order. Length-sorted chunks of at most `self.max_batch_size` cut padding."""
         n = len(encoded)
         out = np.empty((n, len(self.labels)), dtype=np.float32)
         if n == 0:

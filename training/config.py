@@ -29,7 +29,7 @@ class TrainConfig:
     embed_dim: int = 200
     subword_dim: int = 100
     hidden_dim: int = 128
-    num_layers: int = 2
+    num_layers: int = 1
     rnn: str = "lstm"  # lstm | gru
     pooling: str = "attn_max"  # attn_max | attn | max | mean | last
     dropout: float = 0.4
