@@ -1,8 +1,12 @@
-"""BentoML's own per-request cost: the project's service configuration (same decorator settings, input
-validation and output model as service/app.py) with a no-op body instead of the model.
+"""The request path's own cost, with a no-op body instead of the model:
+
+* ``NoopSentiment``: BentoML's generic handler in the project's service configuration (same decorator settings,
+  input validation and output model as service/app.py);
+* ``NoopFastSentiment``: the same behind the project's ASGI middleware and lean hot path (service/fastpath.py),
+  i.e. everything `sentiment serve` does per request except the model: the served path's ceiling.
 
 ``SENTIMENT_BATCHING=true bentoml serve service.bench.noop_service:NoopSentiment --port 3002``
-(`sentiment bench` starts it with the same environment as `sentiment serve`).
+(`sentiment bench` starts them with the same environment as `sentiment serve`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import BaseModel, Field, StringConstraints
 
+from service.middleware import STATE, ServiceMiddleware
 from service.settings import load_settings
 
 settings = load_settings()
@@ -65,3 +70,48 @@ class NoopSentiment:
         texts: Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts)],
     ) -> Output:
         return [FIXED] * len(texts)
+
+
+FIXED_ROW = FIXED.model_dump()
+
+
+@bentoml.service(
+    name="noop_fast_sentiment",
+    workers=settings.workers,
+    traffic={"timeout": settings.timeout_s},
+    logging={"access": {"enabled": False}},
+    tracing={"excluded_urls": "/predict"},
+)
+class NoopFastSentiment:
+    def __init__(self) -> None:
+        STATE["model_info"] = {"name": "noop"}  # the middleware takes the hot path once a model is "loaded"
+
+    def __is_ready__(self) -> bool:
+        return True
+
+    @bentoml.api(
+        batchable=settings.batching,
+        max_batch_size=settings.max_batch_size,
+        max_latency_ms=settings.max_latency_ms,
+    )
+    def predict(
+        self,
+        texts: Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts)],
+    ) -> Output:
+        return [FIXED] * len(texts)
+
+    def predict_batch(self, texts: list[str]) -> list[dict]:
+        return [FIXED_ROW] * len(texts)
+
+
+NoopFastSentiment.add_asgi_middleware(
+    ServiceMiddleware,
+    api_key=None,
+    max_body_bytes=settings.max_body_bytes,
+    max_texts=settings.max_texts,
+    max_text_chars=settings.max_text_chars,
+    max_concurrency=settings.max_concurrency_per_worker,
+    max_latency_ms=settings.max_latency_ms,
+    access_log=settings.access_log,
+    fast_path=True,
+)

@@ -135,7 +135,11 @@ def write_report(res: dict[str, Any], out_dir: Path) -> Path:
         lines.append(f"| {text} | {r[key]} | {op} {target} | {_met(op, r[key], target)} |")
     lines += [
         "",
-        f"Also: BentoML no-op / Starlette echo req/s = {r['noop_vs_echo_rps']} (BentoML's own per-request cost); "
+        f"Also: BentoML no-op / Starlette echo req/s = {r['noop_vs_echo_rps']} (BentoML's generic handler); "
+        f"the project's request path without the model (middleware + hot path into BentoML's batcher, "
+        f"`noop-fast-path`) / echo = {r.get('noop_fast_vs_echo_rps')}, and the served model reaches "
+        f"{r.get('served_vs_noop_fast_rps')} of that ceiling ({r.get('served_rps')} vs {r.get('echo_rps')} req/s "
+        "for the echo); "
         f"50% of saturation = {r['half_saturation_rate']} req/s, with {r['errors_at_half_saturation']} errors.",
         "",
         "## Model alone (TorchScript forward, inputs already padded)",

@@ -125,6 +125,7 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
     targets = {
         "starlette-echo": lambda port: (servers.echo_cmd(port), {}),
         "bentoml-noop": lambda port: servers.noop(port),
+        "noop-fast-path": lambda port: servers.noop(port, "NoopFastSentiment"),
         "served-batching": lambda port: (servers.serve_cmd(model, port), {}),
         "served-no-batching": lambda port: (servers.serve_cmd(model, port, "--no-batching"), {}),
     }
@@ -209,6 +210,14 @@ def ratios(res: dict[str, Any]) -> dict[str, Any]:
         ),
         "batching_vs_no_batching_rps": round(best("served-batching") / best("served-no-batching"), 3),
         "noop_vs_echo_rps": round(best("bentoml-noop") / best("starlette-echo"), 3),
+        "noop_fast_vs_echo_rps": round(best("noop-fast-path") / best("starlette-echo"), 3)
+        if "noop-fast-path" in http
+        else None,
+        "served_vs_noop_fast_rps": round(best("served-batching") / best("noop-fast-path"), 3)
+        if "noop-fast-path" in http
+        else None,
+        "served_rps": best("served-batching"),
+        "echo_rps": best("starlette-echo"),
         "p99_ms_at_half_saturation": half["p99_ms"],
         "half_saturation_rate": half["target_rate"],
         "errors_at_half_saturation": half["non_200"] + half["connection_errors"],

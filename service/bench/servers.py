@@ -50,8 +50,8 @@ def serve_cmd(model: Path, port: int, *flags: str) -> list[str]:
     return [sys.executable, "-m", "service.cli", "serve", "--model", str(model), "--port", str(port), *flags]
 
 
-def noop(port: int) -> tuple[list[str], dict[str, str]]:
-    """The no-op service, with the same BentoML options as the real one (set in both decorators)."""
-    cmd = [sys.executable, "-m", "bentoml", "serve", "service.bench.noop_service:NoopSentiment"]
+def noop(port: int, target: str = "NoopSentiment") -> tuple[list[str], dict[str, str]]:
+    """A no-op service (`NoopSentiment` or `NoopFastSentiment`), with the same options as the real one."""
+    cmd = [sys.executable, "-m", "bentoml", "serve", f"service.bench.noop_service:{target}"]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]
     return cmd, {}
