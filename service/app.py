@@ -198,7 +198,7 @@ class TweetSentiment:
         t1 = time.perf_counter()
         self.artifact = load_artifact(settings.model_dir, settings.device, precision=settings.precision)
         t2 = time.perf_counter()
-        self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size)
+        self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size, cpu_chunk=settings.cpu_chunk)
         self.metrics = get_metrics(tuple(self.artifact.labels))
         self.predictor.predict(EXAMPLE_TEXTS)  # warm-up: TorchScript profiles and optimises on the first calls
         self.predictor.predict(EXAMPLE_TEXTS[:1])

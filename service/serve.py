@@ -29,6 +29,7 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),
     "max_latency_ms": ("max_latency_ms", int, "batcher latency budget in ms (default: 2000)"),
     "max_texts": ("max_texts", int, "texts per request (default: 256)"),
+    "cpu_chunk": ("cpu_chunk", int, "texts per model forward call on a CPU (default: 64)"),
     "max_text_chars": ("max_text_chars", int, "characters per text (default: 2000)"),
     "max_body_bytes": ("max_body_bytes", int, "request body limit in bytes (default: 1048576)"),
     "max_concurrency": ("max_concurrency", int, "API requests in flight before 429 (default: 256)"),

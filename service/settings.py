@@ -34,6 +34,11 @@ class ServiceSettings(BaseSettings):
     fast_path: bool = Field(
         True, description="serve valid /predict bodies through the lean hot path into BentoML's batcher (fastpath.py)"
     )
+    cpu_chunk: int = Field(
+        64,
+        ge=1,
+        description="texts per model forward call on a CPU (a batch is cut into length-sorted chunks of this size)",
+    )
     max_texts: int = Field(256, ge=1, description="texts per /predict request")
     max_text_chars: int = Field(2000, ge=1, description="characters (code points) per text")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request body limit, checked before parsing")
