@@ -156,8 +156,17 @@ def write_report(res: dict[str, Any], out_dir: Path) -> Path:
     lines += [
         "",
         f"Offline scorer (`sentiment score`, JSONL in and out, batch 256): **{o['texts_per_s']:,.0f} texts/s** "
-        f"({o['rows']} texts in {o['seconds']} s). Model load: {res['model_load_s']} s.",
+        f"({o['rows']} texts in {o['seconds']} s, {res['machine']['torch_threads']} intra-op threads). "
+        f"Model load: {res['model_load_s']} s.",
     ]
+    ost = res.get("offline_service_threads")
+    if ost:
+        lines += [
+            "",
+            f"The same scorer with the service's {ost['threads']} intra-op thread(s): {ost['texts_per_s']:,.0f} "
+            f"texts/s; served 64-text requests reach {res['ratios']['served_multi_vs_offline_same_threads']} of "
+            "that (like for like: the service keeps a core for its event loop).",
+        ]
     lines += int8_section(res)
     lines += [
         "",

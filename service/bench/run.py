@@ -209,6 +209,11 @@ def ratios(res: dict[str, Any]) -> dict[str, Any]:
             best("served-batching", "multi", "texts_per_s") / res["offline"]["texts_per_s"], 3
         ),
         "batching_vs_no_batching_rps": round(best("served-batching") / best("served-no-batching"), 3),
+        "served_multi_vs_offline_same_threads": round(
+            best("served-batching", "multi", "texts_per_s") / res["offline_service_threads"]["texts_per_s"], 3
+        )
+        if "offline_service_threads" in res
+        else None,
         "noop_vs_echo_rps": round(best("bentoml-noop") / best("starlette-echo"), 3),
         "noop_fast_vs_echo_rps": round(best("noop-fast-path") / best("starlette-echo"), 3)
         if "noop-fast-path" in http
@@ -249,6 +254,13 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
     _progress("offline scorer")
     res["offline"] = offline_scorer(artifact, texts[: plan.score_texts])
     _progress(f"offline scorer: {res['offline']['texts_per_s']} texts/s")
+    threads, service_threads = torch.get_num_threads(), max(1, len(os.sched_getaffinity(0)) // 2)
+    if service_threads != threads:  # like for like with the served model (cores / (workers + 1) threads)
+        torch.set_num_threads(service_threads)
+        res["offline_service_threads"] = offline_scorer(artifact, texts[: plan.score_texts]) | {
+            "threads": service_threads
+        }
+        torch.set_num_threads(threads)
     del artifact
     if has_int8(model):
         _progress("int8 variant: forward throughput and offline scorer")
