@@ -69,6 +69,7 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     "base-bias": ("base + validation-fitted class bias (training.ensemble build/runs/base)", []),
     "ens3": ("ensemble base+reg+reglinear, class bias (training.ensemble)", []),
     "ens-base-reglinear": ("ensemble base+reglinear, class bias (training.ensemble)", []),
+    "1layer-ens3": ("ensemble of the 1-layer runs with seeds 13, 2, 3, class bias (training.ensemble)", []),
     "seed2": ("default config, seed 2", ["--seed", "2"]),
     "seed3": ("default config, seed 3", ["--seed", "3"]),
 }
