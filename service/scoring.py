@@ -39,7 +39,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tqdm import tqdm
 
-from service.artifact import MODEL_FILE, Artifact
+from service.artifact import INT8_FILE, MODEL_FILE, Artifact
 from service.predictor import Predictor
 from service.readers import Record, detect_format, read_records
 
@@ -118,7 +118,8 @@ class ModelScorer:
         self.artifact = artifact
         self.predictor = Predictor(artifact, max_batch_size=batch_size)
         self.labels = list(artifact.labels)
-        self.version = artifact.manifest.version
+        # int8 answers are marked in every output row (and a resume with the other precision is refused)
+        self.version = artifact.manifest.version + ("+int8" if artifact.precision == "int8" else "")
 
     def fingerprint(self) -> dict[str, Any]:
         return model_fingerprint(self.artifact)
@@ -303,7 +304,14 @@ def input_fingerprint(path: str) -> tuple[dict[str, Any], int | None]:
 
 def model_fingerprint(artifact: Artifact) -> dict[str, Any]:
     m = artifact.manifest
-    return {"name": m.name, "version": m.version, "sha256": m.files.get(MODEL_FILE), "files": dict(m.files)}
+    weights = INT8_FILE if artifact.precision == "int8" else MODEL_FILE
+    return {
+        "name": m.name,
+        "version": m.version,
+        "precision": artifact.precision,
+        "sha256": m.files.get(weights),
+        "files": dict(m.files),
+    }
 
 
 @dataclass

@@ -258,6 +258,9 @@ def test_resume_refuses_a_changed_input_or_model(tmp_path, artifact, tiny_model)
     (other_model / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ScoringError, match="model changed"):
         score_file(load_artifact(other_model, "cpu"), str(src), str(out), window=100, resume=True, progress=False)
+    int8 = load_artifact(tiny_model, "cpu", precision="int8")  # same model, other weights: refused too
+    with pytest.raises(ScoringError, match="model changed"):
+        score_file(int8, str(src), str(out), window=100, resume=True, progress=False)
 
     with pytest.raises(ScoringError, match="options changed"):
         score_file(artifact, str(src), str(out), window=100, resume=True, on_error="fail", progress=False)
@@ -288,3 +291,11 @@ def test_cli_reports_bad_output_extension_and_same_file(tmp_path, tiny_model):
     p = cli(str(src), "-o", str(src), "--model", str(tiny_model))
     _, err = p.communicate(timeout=120)
     assert p.returncode == 2 and "overwrite the input" in err
+
+
+def test_int8_scoring_is_marked_in_every_row(tmp_path, tiny_model):
+    src = big_input(tmp_path / "in.jsonl", 50)
+    out = tmp_path / "out.jsonl"
+    score_file(load_artifact(tiny_model, "cpu", precision="int8"), str(src), str(out), progress=False)
+    rows = read_output(out)
+    assert rows and all(r["model_version"].endswith("+int8") for r in rows)
