@@ -136,7 +136,11 @@ def _add_reliability_parser(sub: argparse._SubParsersAction) -> None:  # type: i
 
     rl = sub.add_parser("reliability", help="bad input, schema, overload, fault and security scenarios -> report")
     rl.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory to serve")
-    rl.add_argument("--other-model", default=None, help="a second, different model (for the mismatched-file cases)")
+    rl.add_argument(
+        "--other-model",
+        default=None,
+        help="a second model with another vocabulary (e.g. another --limit), for the mismatched-file cases",
+    )
     rl.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {','.join(SCENARIOS)}")
     rl.add_argument("--generated", type=int, default=200, help="hypothesis-generated bodies (default: 200)")
     rl.add_argument("--schema-examples", type=int, default=30, help="schemathesis examples per operation")
