@@ -223,6 +223,7 @@ class TweetSentiment:
                 "max_latency_ms": settings.max_latency_ms,
                 "workers": settings.workers,
                 "fast_path": settings.fast_path,
+                "max_batch_wait_ms": settings.max_batch_wait_ms,
             },
             loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
         ).model_dump()
@@ -301,5 +302,6 @@ TweetSentiment.add_asgi_middleware(
     max_latency_ms=settings.max_latency_ms,
     access_log=settings.access_log,
     fast_path=settings.fast_path,
+    max_batch_wait_ms=settings.max_batch_wait_ms,
     openapi_extra=openapi_extra(),
 )

@@ -118,6 +118,7 @@ class ServiceMiddleware:
         max_latency_ms: int,
         access_log: bool,
         fast_path: bool = True,
+        max_batch_wait_ms: float = 5.0,
         openapi_extra: dict[str, Any] | None = None,
     ) -> None:
         self.app = app
@@ -133,6 +134,7 @@ class ServiceMiddleware:
         self._pid = os.getpid()
         self.fast_path = fast_path
         self._fast: FastPredict | None = None
+        self.max_batch_wait_s = max_batch_wait_ms / 1000
 
     # --- checks ---------------------------------------------------------------------------------------------
     def _authorized(self, scope: Scope) -> bool:
@@ -278,7 +280,7 @@ class ServiceMiddleware:
     def _fast_predict(self, scope: Scope) -> FastPredict | None:
         """The hot path, found once BentoML has created the service instance (None: use BentoML's handler)."""
         if self._fast is None and self.fast_path and STATE["model_info"] is not None:
-            self._fast = FastPredict.discover(scope.get("app"))
+            self._fast = FastPredict.discover(scope.get("app"), max_wait_s=self.max_batch_wait_s)
             if self._fast is None:
                 self.fast_path = False
                 logging.getLogger("sentiment.service").warning(

@@ -28,6 +28,7 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "precision": ("precision", str, "fp32 | int8 (default: fp32; int8: CPU only, faster, see docs)"),
     "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),
     "max_latency_ms": ("max_latency_ms", int, "batcher latency budget in ms (default: 2000)"),
+    "max_batch_wait_ms": ("max_batch_wait_ms", float, "longest wait to fill a batch while idle, ms (default: 5)"),
     "max_texts": ("max_texts", int, "texts per request (default: 256)"),
     "cpu_chunk": ("cpu_chunk", int, "texts per model forward call on a CPU (default: 64)"),
     "max_text_chars": ("max_text_chars", int, "characters per text (default: 2000)"),

@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     batching: bool = Field(True, description="adaptive batching of concurrent /predict requests")
     max_batch_size: int = Field(256, ge=1, description="texts per model batch (the batcher merges requests up to it)")
     max_latency_ms: int = Field(2000, ge=10, description="batcher latency budget; requests it would miss get 429")
+    max_batch_wait_ms: float = Field(
+        5.0,
+        ge=0,
+        description="longest wait of BentoML's batcher to fill a batch while the model is idle (hot path only)",
+    )
     fast_path: bool = Field(
         True, description="serve valid /predict bodies through the lean hot path into BentoML's batcher (fastpath.py)"
     )

@@ -226,6 +226,7 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
         "max_latency_ms": 60000,
         "workers": 1,
         "fast_path": True,
+        "max_batch_wait_ms": 5.0,
     }
     assert info["precision"] == "fp32"
 

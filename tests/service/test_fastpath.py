@@ -95,3 +95,38 @@ def test_discover_needs_bentoml_internals():
 
     assert FastPredict.discover(App()) is None
     assert FastPredict.discover(None) is None
+
+
+class _Factory:
+    """The two attributes of BentoML's ServiceAppFactory that FastPredict uses, around a real CorkDispatcher."""
+
+    def __init__(self) -> None:
+        from bentoml._internal.marshal.dispatcher import CorkDispatcher
+
+        def fallback():
+            raise RuntimeError("shed")
+
+        self.dispatchers = {"predict": CorkDispatcher(2000, 64, fallback=fallback, get_batch_size=len)}
+
+    async def _to_thread(self, fn, *args):
+        return fn(*args)
+
+
+def test_batcher_wait_is_capped_and_batches_are_split_back():
+    """BentoML's own dispatcher: an adaptive wait left high by a burst is capped before a request is queued, and
+    each request gets exactly its own rows back."""
+    import asyncio
+
+    def predict_batch(texts: list[str]) -> list[dict]:
+        return [{"label": t, "scores": {}} for t in texts]
+
+    async def run() -> tuple[list, float]:
+        factory = _Factory()
+        fast = FastPredict(factory, predict_batch, max_wait_s=0.005)
+        factory.dispatchers["predict"].optimizer.wait = 0.8  # as after a burst of concurrent traffic
+        answers = await asyncio.gather(*(fast([f"{i}a", f"{i}b"]) for i in range(10)))
+        return answers, factory.dispatchers["predict"].optimizer.wait
+
+    answers, wait = asyncio.run(run())
+    assert wait <= 0.005
+    assert answers == [[{"label": f"{i}a", "scores": {}}, {"label": f"{i}b", "scores": {}}] for i in range(10)]
