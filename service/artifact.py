@@ -6,7 +6,7 @@
   ``manifest.variants.int8`` holds its measured AvgRec change. Opt-in (``precision="int8"``): activations are
   quantized per batch, so a text's scores move slightly (<= ~0.01) with the other texts of its batch.
 * ``vocab.json``: the vocabulary as a JSON list (index -> token).
-* ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of both files, provenance.
+* ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of every file, provenance.
 
 Loading verifies everything before the model runs and raises `ModelLoadError` with a specific message.
 Nothing is unpickled: the archive is checked to be a TorchScript zip and read by ``torch.jit.load``.
@@ -52,7 +52,7 @@ class Manifest(BaseModel):
     data: dict[str, Any] = {}
     created_at: str
     torch_version: str
-    variants: dict[str, dict[str, Any]] = {}  # e.g. "int8": {"file", "avg_recall_delta", "default_on_cpu", ...}
+    variants: dict[str, dict[str, Any]] = {}  # e.g. "int8": {"file", "avg_recall_delta", "label_agreement", ...}
 
 
 def sha256_file(path: Path) -> str:

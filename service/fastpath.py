@@ -34,11 +34,8 @@ Turn it off with ``SENTIMENT_FAST_PATH=false``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
-
-log = logging.getLogger("sentiment.service")
 
 Row = dict[str, Any]  # one prediction: {"label": str, "scores": {label: prob}}
 

@@ -29,7 +29,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.artifact import INT8_FILE, MANIFEST_FILE, VOCAB_BINDING, VOCAB_FILE, load_artifact, sha256_file
+from service.artifact import (
+    INT8_FILE,
+    MANIFEST_FILE,
+    VOCAB_BINDING,
+    VOCAB_FILE,
+    ModelLoadError,
+    load_artifact,
+    sha256_file,
+)
 from service.metrics import evaluate_predictions
 from service.predictor import Predictor
 from training.config import DEFAULT_DATA_DIR, TrainConfig
@@ -121,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
 
     model_dir = Path(args.model_dir)
     torch.set_num_threads(1)
-    model = eager_from_artifact(model_dir)
+    try:
+        model = eager_from_artifact(model_dir)
+    except (ModelLoadError, RuntimeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     cfg = TrainConfig(**json.loads((model_dir / MANIFEST_FILE).read_text())["config"])
     data_dir = cfg.data_dir if Path(cfg.data_dir).is_dir() else DEFAULT_DATA_DIR  # recorded path may be elsewhere
     splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit)

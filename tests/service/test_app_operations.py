@@ -103,8 +103,10 @@ def test_overload_gets_429_and_sigterm_drains_in_flight_requests(tiny_model: Pat
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "service.cli", "serve", "--model", str(tiny_model), "--port", str(port)]
-    # generous latency budget and timeout: only the concurrency limit may refuse requests here
+    # generous latency budget and timeout: only the concurrency limit may refuse requests here; one text per
+    # forward call (--cpu-chunk 1) keeps each 256-text request in flight long enough to be caught by SIGTERM
     cmd += ["--max-concurrency", "3", "--threads", "1", "--max-latency-ms", "300000", "--timeout", "300"]
+    cmd += ["--cpu-chunk", "1"]
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
