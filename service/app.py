@@ -19,8 +19,8 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import BaseModel, Field, StringConstraints
 
-from service.middleware import STATE, ServiceMiddleware, setup_json_logging
-from service.settings import ServiceSettings, load_settings
+from service.middleware import STATE, ServiceMiddleware, middleware_options, setup_json_logging
+from service.settings import load_settings
 
 if TYPE_CHECKING:
     import torch
@@ -83,15 +83,6 @@ class ModelInfo(BaseModel):
     torch_threads: int
     batching: dict[str, Any]
     loaded_at: str
-
-
-def torch_threads(s: ServiceSettings) -> int:
-    """Intra-op threads per worker: the setting, else the CPU cores split over the workers with one core left to
-    the HTTP event loops (on 2 cores: 1 thread; measured in docs/benchmarks.md, 2 intra-op threads on 2 busy
-    cores spin against the event loop and throughput collapses)."""
-    if s.threads:
-        return s.threads
-    return max(1, len(os.sched_getaffinity(0)) // (s.workers + 1))
 
 
 def report_startup_error(e: Exception) -> None:
@@ -188,13 +179,13 @@ class TweetSentiment:
         t0 = time.perf_counter()
         import torch
 
-        from service.artifact import INT8_FILE, MODEL_FILE, load_artifact
+        from service.artifact import load_artifact
         from service.explain import explain as explain_text
         from service.monitoring import get_metrics
         from service.predictor import Predictor
 
         self.explain_text = explain_text
-        torch.set_num_threads(torch_threads(settings))
+        torch.set_num_threads(settings.intra_op_threads)
         t1 = time.perf_counter()
         self.artifact = load_artifact(settings.model_dir, settings.device, precision=settings.precision)
         t2 = time.perf_counter()
@@ -208,7 +199,7 @@ class TweetSentiment:
         self.model_info = ModelInfo(
             name=m.name,
             version=m.version,
-            sha256=m.files[INT8_FILE if self.artifact.precision == "int8" else MODEL_FILE],
+            sha256=m.files[self.artifact.weights_file],
             files=m.files,
             labels=m.labels,
             tokenizer_version=m.tokenizer_version,
@@ -292,16 +283,4 @@ class TweetSentiment:
         )
 
 
-TweetSentiment.add_asgi_middleware(
-    ServiceMiddleware,
-    api_key=settings.api_key.get_secret_value() if settings.api_key else None,
-    max_body_bytes=settings.max_body_bytes,
-    max_texts=settings.max_texts,
-    max_text_chars=settings.max_text_chars,
-    max_concurrency=settings.max_concurrency_per_worker,
-    max_latency_ms=settings.max_latency_ms,
-    access_log=settings.access_log,
-    fast_path=settings.fast_path,
-    max_batch_wait_ms=settings.max_batch_wait_ms,
-    openapi_extra=openapi_extra(),
-)
+TweetSentiment.add_asgi_middleware(ServiceMiddleware, **middleware_options(settings), openapi_extra=openapi_extra())

@@ -100,6 +100,11 @@ class Artifact:
         self.precision = precision  # the weights actually loaded: fp32 | int8
 
     @property
+    def weights_file(self) -> str:
+        """The file the loaded weights came from: model.pt, or the int8 variant's file."""
+        return self.manifest.variants["int8"].get("file", INT8_FILE) if self.precision == "int8" else MODEL_FILE
+
+    @property
     def labels(self) -> list[str]:
         return self.manifest.labels
 

@@ -28,6 +28,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from service.fastpath import FastPredict, Overloaded
+from service.settings import ServiceSettings
 from service.validation import RequestError, parse_explain, parse_predict
 
 Scope = MutableMapping[str, Any]
@@ -332,6 +333,21 @@ class ServiceMiddleware:
                 spec["paths"][path]["post"]["responses"].update(responses)
         spec.setdefault("components", {}).setdefault("schemas", {}).update(self.openapi_extra.get("schemas", {}))
         await _respond(send, 200, spec, [])
+
+
+def middleware_options(s: ServiceSettings) -> dict[str, Any]:
+    """`ServiceMiddleware` keyword arguments from the service settings (the service and the bench's no-op twin)."""
+    return {
+        "api_key": s.api_key.get_secret_value() if s.api_key else None,
+        "max_body_bytes": s.max_body_bytes,
+        "max_texts": s.max_texts,
+        "max_text_chars": s.max_text_chars,
+        "max_concurrency": s.max_concurrency_per_worker,
+        "max_latency_ms": s.max_latency_ms,
+        "access_log": s.access_log,
+        "fast_path": s.fast_path,
+        "max_batch_wait_ms": s.max_batch_wait_ms,
+    }
 
 
 def _unauthorized() -> RequestError:

@@ -41,6 +41,17 @@ def collate(batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch
     return torch.from_numpy(word), torch.from_numpy(sub), torch.from_numpy(lengths)
 
 
+def label_rows(probs: np.ndarray, labels: Sequence[str]) -> list[dict[str, Any]]:
+    """Probabilities (N, C) -> ``{"label", "scores"}`` per row, scores rounded to 6 decimals: the one rounding used
+    by /predict, /explain, `Predictor.predict` and `sentiment score` (vectorised: no per-row numpy calls)."""
+    winners = probs.argmax(axis=1).tolist()  # (N,)
+    rounded = np.round(probs.astype(np.float64), 6).tolist()  # (N, C)
+    return [
+        {"label": labels[w], "scores": dict(zip(labels, row, strict=True))}
+        for w, row in zip(winners, rounded, strict=True)
+    ]
+
+
 @dataclass
 class Prediction:
     label: str
@@ -82,24 +93,11 @@ class Predictor:
         return self.forward(self.encode(texts))
 
     def to_predictions(self, probs: np.ndarray) -> list[Prediction]:
-        labels = self.labels
-        return [
-            Prediction(
-                labels[int(row.argmax())],
-                {lab: round(float(p), 6) for lab, p in zip(labels, row, strict=True)},
-            )
-            for row in probs
-        ]
+        return [Prediction(r["label"], r["scores"]) for r in label_rows(probs, self.labels)]
 
     def to_rows(self, probs: np.ndarray) -> list[dict[str, Any]]:
         """Probabilities (N, C) -> JSON-ready ``{"label", "scores"}`` dicts (the API's answer rows)."""
-        labels = self.labels
-        winners = probs.argmax(axis=1).tolist()  # (N,)
-        rounded = np.round(probs.astype(np.float64), 6).tolist()  # (N, C)
-        return [
-            {"label": labels[w], "scores": dict(zip(labels, row, strict=True))}
-            for w, row in zip(winners, rounded, strict=True)
-        ]
+        return label_rows(probs, self.labels)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         preds = self.to_predictions(self.predict_proba(texts))

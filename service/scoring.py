@@ -39,8 +39,8 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from tqdm import tqdm
 
-from service.artifact import INT8_FILE, MODEL_FILE, Artifact
-from service.predictor import Predictor
+from service.artifact import Artifact
+from service.predictor import Predictor, label_rows
 from service.readers import Record, detect_format, read_records
 
 JOURNAL_VERSION = 1
@@ -146,18 +146,16 @@ def build_rows(
 ) -> list[dict[str, Any]]:
     """Output rows for scored records: id, the input fields (``label`` -> ``input_label``), label, scores, version.
 
-    `probs` is (N, C) in record order; argmax and rounding are vectorised (no per-row numpy calls).
+    `probs` is (N, C) in record order; label and scores come from `predictor.label_rows` (the API's rounding).
     """
-    label_idx = probs.argmax(axis=1).tolist()  # (N,)
-    rounded = np.round(probs.astype(np.float64), 6).tolist()  # (N, C)
     rows = []
-    for rec, li, sc in zip(records, label_idx, rounded, strict=True):
+    for rec, pred in zip(records, label_rows(probs, labels), strict=True):
         row = {"id": rec.id, **rec.fields}
         if "label" in row:
             row["input_label"] = row.pop("label")
         row["id"] = rec.id
-        row["label"] = labels[li]
-        row["scores"] = dict(zip(labels, sc, strict=True))
+        row["label"] = pred["label"]
+        row["scores"] = pred["scores"]
         row["model_version"] = model_version
         rows.append(row)
     return rows
@@ -304,12 +302,11 @@ def input_fingerprint(path: str) -> tuple[dict[str, Any], int | None]:
 
 def model_fingerprint(artifact: Artifact) -> dict[str, Any]:
     m = artifact.manifest
-    weights = INT8_FILE if artifact.precision == "int8" else MODEL_FILE
     return {
         "name": m.name,
         "version": m.version,
         "precision": artifact.precision,
-        "sha256": m.files.get(weights),
+        "sha256": m.files.get(artifact.weights_file),
         "files": dict(m.files),
     }
 

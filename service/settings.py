@@ -6,6 +6,7 @@ Every field is listed, with its default, in docs/service.md.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -58,6 +59,15 @@ class ServiceSettings(BaseSettings):
         if self.api_key is not None and not self.api_key.get_secret_value().strip():
             raise ValueError("api_key is empty; unset SENTIMENT_API_KEY to disable authentication")
         return self
+
+    @property
+    def intra_op_threads(self) -> int:
+        """Torch intra-op threads per worker: `threads`, else the CPU cores split over the workers with one core
+        left to the HTTP event loops (on 2 cores: 1 thread; measured in docs/benchmarks.md, 2 intra-op threads on
+        2 busy cores spin against the event loop and throughput drops)."""
+        if self.threads:
+            return self.threads
+        return max(1, len(os.sched_getaffinity(0)) // (self.workers + 1))
 
     @property
     def max_concurrency_per_worker(self) -> int:

@@ -85,7 +85,8 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
     manifest["files"][INT8_FILE] = sha256_file(model_dir / INT8_FILE)
     manifest.setdefault("variants", {})["int8"] = {"file": INT8_FILE}  # provisional: lets the loader find it
     _write_json(manifest_path, manifest)
-    int8 = Predictor(load_artifact(model_dir, "cpu", precision="int8")).predict_proba(texts)  # (N, C)
+    int8_predictor = Predictor(load_artifact(model_dir, "cpu", precision="int8"))
+    int8 = int8_predictor.predict_proba(texts)  # (N, C)
     fp32_ar, int8_ar = _avg_recall(fp32, gold), _avg_recall(int8, gold)
     delta = int8_ar - fp32_ar
     variant = {
@@ -98,7 +99,7 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
         "avg_recall_delta": round(delta, 4),
         "label_agreement": round(float((fp32.argmax(1) == int8.argmax(1)).mean()), 4),
         "max_abs_prob_diff": round(float(np.abs(fp32 - int8).max()), 4),
-        "max_batch_dependence": round(_batch_dependence(model_dir, texts), 4),
+        "max_batch_dependence": round(_batch_dependence(int8_predictor, texts), 4),
         "default": False,
     }
     manifest["variants"]["int8"] = variant
@@ -106,10 +107,9 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
     return variant
 
 
-def _batch_dependence(model_dir: Path, texts: list[str], batch: int = 64) -> float:
-    """Largest score change of a text between being scored in natural-order batches and alone."""
-    p = Predictor(load_artifact(model_dir, "cpu", precision="int8"), max_batch_size=batch)
-    sample = texts[:batch]
+def _batch_dependence(p: Predictor, texts: list[str]) -> float:
+    """Largest score change of a text between being scored in one forward batch and alone."""
+    sample = texts[: p.max_batch_size]
     together = p.predict_proba(sample)  # (B, C)
     alone = np.concatenate([p.predict_proba([t]) for t in sample])  # (B, C)
     return float(np.abs(together - alone).max())

@@ -18,7 +18,7 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import BaseModel, Field, StringConstraints
 
-from service.middleware import STATE, ServiceMiddleware
+from service.middleware import STATE, ServiceMiddleware, middleware_options
 from service.settings import load_settings
 
 settings = load_settings()
@@ -104,14 +104,4 @@ class NoopFastSentiment:
         return [FIXED_ROW] * len(texts)
 
 
-NoopFastSentiment.add_asgi_middleware(
-    ServiceMiddleware,
-    api_key=None,
-    max_body_bytes=settings.max_body_bytes,
-    max_texts=settings.max_texts,
-    max_text_chars=settings.max_text_chars,
-    max_concurrency=settings.max_concurrency_per_worker,
-    max_latency_ms=settings.max_latency_ms,
-    access_log=settings.access_log,
-    fast_path=True,
-)
+NoopFastSentiment.add_asgi_middleware(ServiceMiddleware, **middleware_options(settings))

@@ -27,6 +27,7 @@ import torch
 from service.bench import servers
 from service.bench.report import write_report
 from service.processes import free_port
+from service.settings import ServiceSettings
 
 REPO = servers.REPO
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2017-task4a"
@@ -254,8 +255,8 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
     _progress("offline scorer")
     res["offline"] = offline_scorer(artifact, texts[: plan.score_texts])
     _progress(f"offline scorer: {res['offline']['texts_per_s']} texts/s")
-    threads, service_threads = torch.get_num_threads(), max(1, len(os.sched_getaffinity(0)) // 2)
-    if service_threads != threads:  # like for like with the served model (cores / (workers + 1) threads)
+    threads, service_threads = torch.get_num_threads(), ServiceSettings().intra_op_threads
+    if service_threads != threads:  # like for like with the served model's intra-op threads
         torch.set_num_threads(service_threads)
         res["offline_service_threads"] = offline_scorer(artifact, texts[: plan.score_texts]) | {
             "threads": service_threads
