@@ -46,6 +46,8 @@ class TrainConfig:
     clip_norm: float = 1.0
     class_weighting: str = "balanced"  # balanced | sqrt | none
     label_smoothing: float = 0.0
+    adv_eps: float = 0.0  # 0 = off; else adversarial training: L2 norm of the embedding perturbation per text
+    ema_decay: float = 0.0  # 0 = off; else validate/export an exponential moving average of the weights
     patience: int = 2  # epochs without validation AvgRec gain before stopping
     seed: int = 13
     threads: int = 1  # torch intra-op threads: 1 is deterministic on any host and robust on a shared CPU

@@ -71,6 +71,13 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
     ),
     "1layer-cosine": ("one BiLSTM layer, cosine schedule", ["--num-layers", "1", "--lr-schedule", "cosine"]),
     "1layer-wide": ("one BiLSTM layer of 256", ["--num-layers", "1", "--hidden-dim", "256"]),
+    "1layer-ema": ("one BiLSTM layer, EMA of the weights (decay 0.999)", ["--ema-decay", "0.999"]),
+    "1layer-ema-s2": ("one BiLSTM layer, EMA 0.999, seed 2", ["--ema-decay", "0.999", "--seed", "2"]),
+    "1layer-ema-s3": ("one BiLSTM layer, EMA 0.999, seed 3", ["--ema-decay", "0.999", "--seed", "3"]),
+    "adv1-ema": ("EMA 0.999 + adversarial embeddings, eps 1.0", ["--ema-decay", "0.999", "--adv-eps", "1.0"]),
+    "adv1-ema-s2": ("EMA 0.999 + adversarial eps 1.0, seed 2", ["--ema-decay", "0.999", "--adv-eps", "1.0", "--seed", "2"]),
+    "adv03-ema": ("EMA 0.999 + adversarial embeddings, eps 0.3", ["--ema-decay", "0.999", "--adv-eps", "0.3"]),
+    "adv03-ema-s2": ("EMA 0.999 + adversarial eps 0.3, seed 2", ["--ema-decay", "0.999", "--adv-eps", "0.3", "--seed", "2"]),
     # post-hoc compositions (python -m training.ensemble ...), listed for the table
     "base-bias": ("base + validation-fitted class bias (training.ensemble build/runs/base)", []),
     "ens3": ("ensemble base+reg+reglinear, class bias (training.ensemble)", []),

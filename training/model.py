@@ -112,10 +112,14 @@ class SentimentRNN(nn.Module):
         subs = (self.lin_sub(flat) * s_mask).sum(dim=1) / s_mask.sum(dim=1).clamp(min=1.0)  # (B, C)
         return words + subs
 
+    def classify(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Embedded inputs (B, T, E) -> unscaled class scores of the recurrent part (B, C)."""
+        return self.out(self.dropout(self.encode(x, lengths)))
+
     @torch.jit.export
     def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Unscaled class scores (B, C)."""
-        out = self.out(self.dropout(self.encode(self.embed(word_ids, sub_ids), lengths)))
+        out = self.classify(self.embed(word_ids, sub_ids), lengths)
         if self.use_linear:
             out = out + self.linear_logits(word_ids, sub_ids)
         return out

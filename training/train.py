@@ -99,6 +99,50 @@ def class_weights(labels: torch.Tensor, mode: str) -> torch.Tensor | None:
     return w.sqrt() if mode == "sqrt" else w
 
 
+def adversarial_step(
+    model: SentimentRNN,
+    loss_fn: nn.Module,
+    word: torch.Tensor,
+    sub: torch.Tensor,
+    lengths: torch.Tensor,
+    y: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
+    """Adversarial training on the embeddings (Miyato et al., 2017): backpropagate the clean loss, then the loss
+    of the same batch with the embeddings pushed by eps along their own gradient (L2-normalised per text).
+    Accumulates both gradients; returns the clean loss. The linear branch, if any, sees only the clean pass."""
+    x = model.embed(word, sub)  # (B, T, E)
+    x.retain_grad()
+    logits = model.classify(x, lengths)
+    if model.use_linear:
+        logits = logits + model.linear_logits(word, sub)
+    loss = loss_fn(logits, y)
+    loss.backward(retain_graph=True)
+    assert x.grad is not None
+    g = x.grad.detach()  # (B, T, E)
+    r = eps * g / g.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (B, T, E), |r| = eps per text
+    loss_fn(model.classify(x + r, lengths), y).backward()
+    return loss.detach()
+
+
+class EMA:
+    """Exponential moving average of the weights (Polyak averaging), with the usual warm-up of the decay so
+    that the random initialisation does not linger: decay_t = min(decay, (1 + t) / (10 + t))."""
+
+    def __init__(self, model: nn.Module, decay: float) -> None:
+        self.model = copy.deepcopy(model)
+        self.decay, self.steps = decay, 0
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.steps += 1
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        for avg, p in zip(self.model.parameters(), model.parameters(), strict=True):
+            avg.mul_(d).add_(p.detach(), alpha=1 - d)
+
+
 @torch.no_grad()
 def predict_logits(model: nn.Module, t: Tensors, device: torch.device, batch_size: int = 512) -> torch.Tensor:
     model.eval()
@@ -162,6 +206,7 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
     elif cfg.lr_schedule == "cosine":
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.epochs)
 
+    ema = EMA(model, cfg.ema_decay) if cfg.ema_decay > 0 else None
     rng = random.Random(cfg.seed)
     best_state, best_score, best_epoch, stale = None, -1.0, 0, 0
     history: list[dict[str, float]] = []
@@ -184,17 +229,22 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
                 drop = (torch.rand(word.shape) < cfg.word_dropout) & (word != PAD_ID)
                 word = word.masked_fill(drop, UNK_ID)
             y = train_t.labels[idx].to(device)
-            logits = model.logits(word.to(device), sub.to(device), lengths)
-            loss = loss_fn(logits, y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            if cfg.adv_eps > 0:
+                loss = adversarial_step(model, loss_fn, word.to(device), sub.to(device), lengths, y, cfg.adv_eps)
+            else:
+                loss = loss_fn(model.logits(word.to(device), sub.to(device), lengths), y)
+                loss.backward()
             norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm))  # norm before clipping
             opt.step()
+            if ema is not None:
+                ema.update(model)
             grad_norms.append(norm if math.isfinite(norm) else 0.0)
             total_loss += float(loss) * len(idx)
             n_seen += len(idx)
             bar.set_postfix(loss=f"{total_loss / n_seen:.4f}")
-        val_logits = predict_logits(model, val_t, device)
+        scored = model if ema is None else ema.model  # the weights that would be exported
+        val_logits = predict_logits(scored, val_t, device)
         vm = split_metrics(val_logits, val_t.labels)
         row = {
             "epoch": epoch,
@@ -216,7 +266,7 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
         )
         if vm["avg_recall"] > best_score:
             best_score, best_epoch, stale = vm["avg_recall"], epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(scored.state_dict())
         else:
             stale += 1
         if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
