@@ -36,16 +36,30 @@ def majority(train_labels: list[int], test_labels: list[int]) -> dict[str, Any]:
     return evaluate_predictions(test_labels, [top] * len(test_labels))
 
 
+def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    bigram = TfidfVectorizer(
+        tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2), min_df=2, sublinear_tf=True
+    )
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=300_000)
+    return bigram, char
+
+
+def tfidf_train_probs(texts: list[str], labels: list[int], c: float = 0.5) -> np.ndarray:
+    """Class probabilities (N, C) of the TF-IDF + LR baseline (C = the value validation picked) on its own
+    training texts: the soft targets for distillation into the BiLSTM (`--distill`)."""
+    bigram, char = _vectorizers()
+    x = hstack([bigram.fit_transform(texts), char.fit_transform(texts)]).tocsr()
+    clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, labels)
+    return clf.predict_proba(x)
+
+
 def tfidf_lr(
     train: tuple[list[str], list[int]],
     val: tuple[list[str], list[int]],
     test: tuple[list[str], list[int]],
     cs: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
 ) -> dict[str, Any]:
-    bigram = TfidfVectorizer(
-        tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2), min_df=2, sublinear_tf=True
-    )
-    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=3, sublinear_tf=True, max_features=300_000)
+    bigram, char = _vectorizers()
     x_train = hstack([bigram.fit_transform(train[0]), char.fit_transform(train[0])]).tocsr()
     x_val = hstack([bigram.transform(val[0]), char.transform(val[0])]).tocsr()
     x_test = hstack([bigram.transform(test[0]), char.transform(test[0])]).tocsr()

@@ -28,7 +28,7 @@ class TrainConfig:
     # model
     embed_dim: int = 200
     subword_dim: int = 100
-    hidden_dim: int = 128
+    hidden_dim: int = 32
     num_layers: int = 1
     rnn: str = "lstm"  # lstm | gru
     pooling: str = "attn_max"  # attn_max | attn | max | mean | last
@@ -36,6 +36,7 @@ class TrainConfig:
     embed_dropout: float = 0.2
     word_dropout: float = 0.05  # prob. of replacing a token by <unk> while training
     forget_bias: float = 1.0
+    members: int = 3  # >1: train that many models (seeds seed, seed + 1, ...) and export their mean
     linear_branch: bool = False  # add a linear bag-of-(word + char n-gram) model's logits (fastText style)
     # optimisation
     epochs: int = 8
@@ -47,11 +48,13 @@ class TrainConfig:
     class_weighting: str = "balanced"  # balanced | sqrt | none
     label_smoothing: float = 0.0
     adv_eps: float = 0.0  # 0 = off; else adversarial training: L2 norm of the embedding perturbation per text
-    ema_decay: float = 0.0  # 0 = off; else validate/export an exponential moving average of the weights
+    distill: float = 0.0  # weight of the TF-IDF + LR baseline's soft targets in the loss (0 = hard labels only)
+    ema_decay: float = 0.999  # 0 = off; else validate/export an exponential moving average of the weights
     patience: int = 2  # epochs without validation AvgRec gain before stopping
     seed: int = 13
     threads: int = 1  # torch intra-op threads: 1 is deterministic on any host and robust on a shared CPU
     device: str = "cpu"  # cpu | cuda | auto
+    fp16_embeddings: bool = True  # store the trained embedding tables in float16 (half the artifact size)
     calibrate: bool = True  # fit a temperature on validation
 
     def to_dict(self) -> dict[str, Any]:

@@ -72,9 +72,10 @@ class SentimentRNN(nn.Module):
                         p[H : 2 * H].fill_(cfg.forget_bias / 2)  # bias_ih + bias_hh = forget_bias
 
     def embed(self, word_ids: torch.Tensor, sub_ids: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(word_ids)  # (B, T, Ew)
+        # tables may be stored in float16 (compact_embeddings); the network computes in the buffers' float32
+        x = self.embedding(word_ids).to(self.temperature.dtype)  # (B, T, Ew)
         if self.use_subword:
-            sub = self.sub_embedding(sub_ids)  # (B, T, S, Es)
+            sub = self.sub_embedding(sub_ids).to(self.temperature.dtype)  # (B, T, S, Es)
             count = (sub_ids > 0).sum(dim=2, keepdim=True).clamp(min=1).to(sub.dtype)  # (B, T, 1)
             x = torch.cat([x, sub.sum(dim=2) / count], dim=2)  # (B, T, Ew + Es)
         return x
@@ -130,16 +131,35 @@ class SentimentRNN(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """Mean of member probabilities; exported as one TorchScript module."""
+    """Mean of the members' (calibrated) probabilities, re-calibrated by one temperature; one TorchScript module."""
 
     def __init__(self, members: list[SentimentRNN]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
+        self.register_buffer("temperature", torch.ones(1))
 
     @torch.jit.export
     def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return torch.log(self.forward(word_ids, sub_ids, lengths))
+        """Log of the mean member probability (B, C)."""
+        probs = torch.stack([m(word_ids, sub_ids, lengths) for m in self.members], dim=0).mean(dim=0)  # (B, C)
+        return torch.log(probs.clamp(min=1e-8))
 
     def forward(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        probs = [m(word_ids, sub_ids, lengths) for m in self.members]
-        return torch.stack(probs, dim=0).mean(dim=0)  # (B, C)
+        return torch.softmax(self.logits(word_ids, sub_ids, lengths) / self.temperature, dim=1)  # (B, C)
+
+
+def compact_embeddings(model: nn.Module) -> nn.Module:
+    """Store every embedding table in float16, in place: they are ~98% of the weights, so the artifact halves;
+    lookups are cast back to float32 (SentimentRNN.embed), so only the stored values are rounded (~1e-3 relative).
+    """
+    for m in model.modules():
+        if isinstance(m, nn.Embedding):
+            m.weight.data = m.weight.data.half()
+    return model
+
+
+def build_model(vocab_size: int, cfg: TrainConfig, num_classes: int = 3) -> SentimentRNN | Ensemble:
+    """The architecture a config describes (untrained): one network, or cfg.members of them averaged."""
+    if cfg.members <= 1:
+        return SentimentRNN(vocab_size, cfg, num_classes)
+    return Ensemble([SentimentRNN(vocab_size, cfg, num_classes) for _ in range(cfg.members)])

@@ -41,7 +41,7 @@ from service.artifact import (
 from service.metrics import evaluate_predictions
 from service.predictor import Predictor
 from training.config import DEFAULT_DATA_DIR, TrainConfig
-from training.model import SentimentRNN
+from training.model import Ensemble, SentimentRNN, build_model, compact_embeddings
 
 
 def quantize(model: nn.Module) -> nn.Module:
@@ -51,15 +51,20 @@ def quantize(model: nn.Module) -> nn.Module:
     )
 
 
-def eager_from_artifact(model_dir: Path) -> SentimentRNN:
+def eager_from_artifact(model_dir: Path) -> SentimentRNN | Ensemble:
     """The eager model behind an exported directory: TorchScript weights + the manifest's TrainConfig."""
     artifact = load_artifact(model_dir, "cpu")
-    cfg = TrainConfig(**artifact.manifest.config)
+    known = set(TrainConfig.__dataclass_fields__)
+    cfg = TrainConfig(**{k: v for k, v in artifact.manifest.config.items() if k in known})
     state = artifact.module.state_dict()
-    model = SentimentRNN(state["embedding.weight"].shape[0], cfg, num_classes=len(artifact.labels))
+    model = build_model(len(artifact.encoder.itos), cfg, num_classes=len(artifact.labels))
     missing, unexpected = model.load_state_dict(state, strict=False)
-    if unexpected or any(not k.startswith("lin_") for k in missing):  # lin_*: the optional zero-init branch
+    optional = ("lin_word", "lin_sub")  # the optional zero-initialised linear branch may be absent
+    required_missing = [k for k in missing if k.count(".") < 1 or k.split(".")[-2] not in optional]
+    if unexpected or required_missing:
         raise RuntimeError(f"{model_dir}: weights do not fit the config (missing {missing}, unexpected {unexpected})")
+    if cfg.fp16_embeddings:  # load_state_dict copied the float16 tables into float32 ones: store them as exported
+        compact_embeddings(model)
     return model.eval()
 
 
@@ -91,7 +96,10 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
     delta = int8_ar - fp32_ar
     variant = {
         "file": INT8_FILE,
-        "method": "torch.ao.quantization.quantize_dynamic (qint8 weights of LSTM/GRU and Linear; embeddings fp32)",
+        "method": (
+            "torch.ao.quantization.quantize_dynamic "
+            "(qint8 weights of LSTM/GRU and Linear; embedding tables as exported)"
+        ),
         "device": "cpu",
         "measured_on": f"internal test split ({len(texts)} texts)",
         "fp32_avg_recall": round(fp32_ar, 4),

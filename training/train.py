@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import math
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,7 @@ from service.readers import LABELS
 from service.tokenizer import tokenize
 from training.config import TrainConfig
 from training.data import Example, Splits
-from training.model import SentimentRNN
+from training.model import Ensemble, SentimentRNN, compact_embeddings
 from training.vocab import build_vocab
 
 
@@ -97,6 +99,42 @@ def class_weights(labels: torch.Tensor, mode: str) -> torch.Tensor | None:
     counts = torch.bincount(labels, minlength=len(LABELS)).float()
     w = counts.sum() / (len(LABELS) * counts)
     return w.sqrt() if mode == "sqrt" else w
+
+
+class DistillLoss(nn.Module):
+    """(1 - a) * the hard-label loss + a * cross-entropy against a teacher's probabilities (B, C), each text
+    weighted by its gold class's weight, as the hard-label loss is."""
+
+    def __init__(self, hard: nn.Module, teacher: torch.Tensor, weights: torch.Tensor | None, alpha: float) -> None:
+        super().__init__()
+        self.hard, self.teacher, self.weights, self.alpha = hard, teacher, weights, alpha
+
+    def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        soft = -(self.teacher * torch.log_softmax(logits, dim=1)).sum(dim=1)  # (B,)
+        w = torch.ones_like(soft) if self.weights is None else self.weights.to(soft.device)[y]  # (B,)
+        return (1 - self.alpha) * self.hard(logits, y) + self.alpha * (w * soft).sum() / w.sum()
+
+
+def teacher_probs(splits: Splits, cfg: TrainConfig) -> torch.Tensor:
+    """The TF-IDF + LR baseline's probabilities on the training split (N, C), cached under build/cache by a hash
+    of the training texts and labels (fitting takes a few minutes on one core)."""
+    import hashlib
+
+    from training.baselines import tfidf_train_probs
+
+    texts, labels = [ex.text for ex in splits.train], [ex.label for ex in splits.train]
+    key = hashlib.sha256(json.dumps([texts, labels]).encode()).hexdigest()[:16]
+    cache = Path(__file__).resolve().parent.parent / "build" / "cache" / f"tfidf-train-probs-{key}.npy"
+    if cache.exists():
+        probs = np.load(cache, allow_pickle=False)
+    else:
+        t0 = time.time()
+        tqdm.write("fitting the TF-IDF + LR teacher for distillation ...", file=sys.stderr)
+        probs = tfidf_train_probs(texts, labels)
+        tqdm.write(f"teacher fitted in {time.time() - t0:.0f}s", file=sys.stderr)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cache, probs, allow_pickle=False)
+    return torch.from_numpy(probs).float()
 
 
 def adversarial_step(
@@ -179,21 +217,86 @@ def split_metrics(logits: torch.Tensor, labels: torch.Tensor, temperature: float
     return m
 
 
+@dataclass
+class Prepared:
+    """A split's vocabulary and numericalised tensors, built once and shared by every ensemble member."""
+
+    itos: list[str]
+    train: Tensors
+    val: Tensors
+    test: Tensors
+
+
+def prepare(splits: Splits, cfg: TrainConfig) -> Prepared:
+    vocab = build_vocab((tokenize(ex.text)[: cfg.max_len] for ex in splits.train), cfg.min_freq)
+    train_t, val_t, test_t = (numericalise(s, vocab, cfg) for s in (splits.train, splits.val, splits.test))
+    return Prepared(vocab.get_itos(), train_t, val_t, test_t)
+
+
 def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResult:
-    seed_everything(cfg.seed)
+    """One model, or with cfg.members > 1 that many (seeds seed, seed + 1, ...) averaged as one Ensemble."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
         with contextlib.suppress(RuntimeError):  # only settable before any parallel work in the process
             torch.set_num_interop_threads(cfg.threads)
+    data = prepare(splits, cfg)
+    teacher = teacher_probs(splits, cfg) if cfg.distill > 0 else None  # (N, C) or None
+    if cfg.members <= 1:
+        return train_one(data, cfg, teacher, progress)
+    results = []
+    for k in range(cfg.members):
+        member_cfg = replace(cfg, seed=cfg.seed + k, members=1, calibrate=False)  # one temperature, on the mean
+        tqdm.write(f"ensemble member {k + 1}/{cfg.members} (seed {member_cfg.seed})", file=sys.stderr)
+        results.append(train_one(data, member_cfg, teacher, progress))
+    model = Ensemble([r.model for r in results]).eval()
+    cpu = torch.device("cpu")
+    val_logits, test_logits = predict_logits(model, data.val, cpu), predict_logits(model, data.test, cpu)
+    temperature = fit_temperature(val_logits, data.val.labels) if cfg.calibrate else 1.0
+    model.temperature.fill_(temperature)
+    members = [
+        {
+            "seed": r.cfg.seed,
+            "best_epoch": r.metrics["best_epoch"],
+            "temperature": r.metrics["temperature"],
+            "val_avg_recall": r.metrics["validation"]["avg_recall"],
+            "test_avg_recall": r.metrics["test"]["avg_recall"],
+            "train_seconds": r.metrics["train_seconds"],
+        }
+        for r in results
+    ]
+    history = [{**row, "member": k} for k, r in enumerate(results) for row in r.history]
+    metrics = _metrics(val_logits, test_logits, data, temperature, results[0].metrics["best_epoch"], history)
+    metrics["members"] = members
+    return TrainResult(model, data.itos, cfg, metrics, history)
+
+
+def _metrics(
+    val_logits: torch.Tensor,
+    test_logits: torch.Tensor,
+    data: Prepared,
+    temperature: float,
+    best_epoch: int,
+    history: list[dict[str, float]],
+) -> dict[str, Any]:
+    return {
+        "best_epoch": best_epoch,
+        "temperature": temperature,
+        "validation": split_metrics(val_logits, data.val.labels, temperature),
+        "test": split_metrics(test_logits, data.test.labels, temperature),
+        "test_uncalibrated": split_metrics(test_logits, data.test.labels, 1.0),
+        "splits": {"train": len(data.train), "validation": len(data.val), "test": len(data.test)},
+        "train_seconds": sum(r["seconds"] for r in history),
+    }
+
+
+def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, progress: bool = True) -> TrainResult:
+    seed_everything(cfg.seed)
     device = torch.device(
         "cuda"
         if cfg.device == "auto" and torch.cuda.is_available()
         else ("cpu" if cfg.device == "auto" else cfg.device)
     )
-    vocab = build_vocab((tokenize(ex.text)[: cfg.max_len] for ex in splits.train), cfg.min_freq)
-    itos = vocab.get_itos()
-    train_t, val_t, test_t = (numericalise(s, vocab, cfg) for s in (splits.train, splits.val, splits.test))
-
+    itos, train_t, val_t = data.itos, data.train, data.val
     model = SentimentRNN(len(itos), cfg, len(LABELS)).to(device)
     weights = class_weights(train_t.labels, cfg.class_weighting)
     loss_fn = nn.CrossEntropyLoss(
@@ -230,10 +333,13 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
                 word = word.masked_fill(drop, UNK_ID)
             y = train_t.labels[idx].to(device)
             opt.zero_grad(set_to_none=True)
+            batch_loss = loss_fn
+            if teacher is not None:
+                batch_loss = DistillLoss(loss_fn, teacher[idx].to(device), weights, cfg.distill)
             if cfg.adv_eps > 0:
-                loss = adversarial_step(model, loss_fn, word.to(device), sub.to(device), lengths, y, cfg.adv_eps)
+                loss = adversarial_step(model, batch_loss, word.to(device), sub.to(device), lengths, y, cfg.adv_eps)
             else:
-                loss = loss_fn(model.logits(word.to(device), sub.to(device), lengths), y)
+                loss = batch_loss(model.logits(word.to(device), sub.to(device), lengths), y)
                 loss.backward()
             norm = float(nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_norm))  # norm before clipping
             opt.step()
@@ -282,17 +388,11 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
     assert best_state is not None
     model.load_state_dict(best_state)
     model = model.cpu().eval()
+    if cfg.fp16_embeddings:  # before any metric, so the metrics describe the exported weights
+        compact_embeddings(model)
     cpu = torch.device("cpu")
-    val_logits, test_logits = predict_logits(model, val_t, cpu), predict_logits(model, test_t, cpu)
+    val_logits, test_logits = predict_logits(model, val_t, cpu), predict_logits(model, data.test, cpu)
     temperature = fit_temperature(val_logits, val_t.labels) if cfg.calibrate else 1.0
     model.temperature.fill_(temperature)
-    metrics = {
-        "best_epoch": best_epoch,
-        "temperature": temperature,
-        "validation": split_metrics(val_logits, val_t.labels, temperature),
-        "test": split_metrics(test_logits, test_t.labels, temperature),
-        "test_uncalibrated": split_metrics(test_logits, test_t.labels, 1.0),
-        "splits": {"train": len(train_t), "validation": len(val_t), "test": len(test_t)},
-        "train_seconds": sum(r["seconds"] for r in history),
-    }
+    metrics = _metrics(val_logits, test_logits, data, temperature, best_epoch, history)
     return TrainResult(model, itos, cfg, metrics, history)
