@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
 import math
 import random
@@ -118,9 +119,7 @@ class DistillLoss(nn.Module):
 def teacher_probs(splits: Splits, cfg: TrainConfig) -> torch.Tensor:
     """The TF-IDF + LR baseline's probabilities on the training split (N, C), cached under build/cache by a hash
     of the training texts and labels (fitting takes a few minutes on one core)."""
-    import hashlib
-
-    from training.baselines import tfidf_train_probs
+    from training.baselines import tfidf_train_probs  # scikit-learn: imported only when distilling
 
     texts, labels = [ex.text for ex in splits.train], [ex.label for ex in splits.train]
     key = hashlib.sha256(json.dumps([texts, labels]).encode()).hexdigest()[:16]
