@@ -61,6 +61,24 @@ class TrainConfig:
         return asdict(self)
 
 
+# Fields added after models had been exported, with the value those models implicitly used: a config saved
+# before a field existed must not pick up today's default for it (an old single network is not a 3-member
+# ensemble, and its tables are float32).
+LEGACY_VALUES: dict[str, Any] = {
+    "members": 1,
+    "ema_decay": 0.0,
+    "adv_eps": 0.0,
+    "distill": 0.0,
+    "fp16_embeddings": False,
+}
+
+
+def config_from_saved(saved: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig a manifest or checkpoint recorded: unknown keys dropped, later-added fields as they were."""
+    known = {f.name for f in fields(TrainConfig)}
+    return TrainConfig(**{k: v for k, v in {**LEGACY_VALUES, **saved}.items() if k in known})
+
+
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """One --flag per TrainConfig field (dashes for underscores), defaulting to the dataclass value."""
     for f in fields(TrainConfig):

@@ -27,7 +27,7 @@ from torch import nn
 from service.artifact import load_artifact
 from service.metrics import evaluate_predictions
 from service.predictor import Predictor
-from training.config import TrainConfig
+from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export
 from training.train import fit_temperature, split_metrics
@@ -85,8 +85,7 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
     vocabs = {(d / "vocab.json").read_text() for d in member_dirs}
     if len(vocabs) != 1 or len({json.dumps(m["features"], sort_keys=True) for m in manifests}) != 1:
         raise SystemExit("error: members must share one vocabulary and feature config (same split and vocab settings)")
-    first_cfg = {k: v for k, v in manifests[0]["config"].items() if k in TrainConfig.__dataclass_fields__}
-    cfg = TrainConfig(**first_cfg)
+    cfg = config_from_saved(manifests[0]["config"])
     splits = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
     members = [load_artifact(d, "cpu", require_binding=False).module for d in member_dirs]
     model = Combined(members).eval()
@@ -116,7 +115,7 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
     itos = json.loads(vocabs.pop())
     version = f"{name}-{manifests[0]['data']['sha256'][:8]}-" + "+".join(m["name"] for m in manifests)
     config = {**manifests[0]["config"], "ensemble_members": [m["config"] for m in manifests]}
-    cfg_out = TrainConfig(**first_cfg)
+    cfg_out = config_from_saved(manifests[0]["config"])
     path = export(
         model,
         itos,

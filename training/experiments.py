@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from training.config import TrainConfig
+from training.config import LEGACY_VALUES, TrainConfig
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS = REPO / "build" / "runs"
@@ -133,10 +133,6 @@ EXPERIMENTS: dict[str, tuple[str, list[str]]] = {
 SINGLE_MODEL = ["--hidden-dim", "128", "--members", "1", "--ema-decay", "0", "--fp16-embeddings", "false"]
 
 
-# Config fields added after some runs were made, with the value those runs implicitly used.
-FIELDS_ADDED_LATER = {"members": 1, "ema_decay": 0.0, "adv_eps": 0.0, "distill": 0.0, "fp16_embeddings": False}
-
-
 def run(names: list[str]) -> None:
     for name in names:
         desc, overrides = EXPERIMENTS[name]
@@ -152,7 +148,7 @@ def report(out: Path) -> str:
     for manifest_path in sorted(RUNS.glob("*/manifest.json")):
         m = json.loads(manifest_path.read_text())
         name = m["name"]
-        cfg = {**FIELDS_ADDED_LATER, **m["config"]}
+        cfg = {**LEGACY_VALUES, **m["config"]}
         changed = {k: v for k, v in cfg.items() if k in defaults and defaults[k] != v and k != "data_dir"}
         met = m["metrics"]
         rows.append(

@@ -131,7 +131,7 @@ class SentimentRNN(nn.Module):
 
 
 class Ensemble(nn.Module):
-    """Mean of the members' (calibrated) probabilities, re-calibrated by one temperature; one TorchScript module."""
+    """Mean of the members' probabilities, calibrated by one temperature; exported as one TorchScript module."""
 
     def __init__(self, members: list[SentimentRNN]) -> None:
         super().__init__()

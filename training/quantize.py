@@ -40,7 +40,7 @@ from service.artifact import (
 )
 from service.metrics import evaluate_predictions
 from service.predictor import Predictor
-from training.config import DEFAULT_DATA_DIR, TrainConfig
+from training.config import DEFAULT_DATA_DIR, config_from_saved
 from training.model import Ensemble, SentimentRNN, build_model, compact_embeddings
 
 
@@ -54,8 +54,7 @@ def quantize(model: nn.Module) -> nn.Module:
 def eager_from_artifact(model_dir: Path) -> SentimentRNN | Ensemble:
     """The eager model behind an exported directory: TorchScript weights + the manifest's TrainConfig."""
     artifact = load_artifact(model_dir, "cpu")
-    known = set(TrainConfig.__dataclass_fields__)
-    cfg = TrainConfig(**{k: v for k, v in artifact.manifest.config.items() if k in known})
+    cfg = config_from_saved(artifact.manifest.config)
     state = artifact.module.state_dict()
     model = build_model(len(artifact.encoder.itos), cfg, num_classes=len(artifact.labels))
     missing, unexpected = model.load_state_dict(state, strict=False)
@@ -142,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ModelLoadError, RuntimeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    cfg = TrainConfig(**json.loads((model_dir / MANIFEST_FILE).read_text())["config"])
+    cfg = config_from_saved(json.loads((model_dir / MANIFEST_FILE).read_text())["config"])
     data_dir = cfg.data_dir if Path(cfg.data_dir).is_dir() else DEFAULT_DATA_DIR  # recorded path may be elsewhere
     splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit)
     variant = add_int8_variant(model_dir, model, [e.text for e in splits.test], [e.label for e in splits.test])

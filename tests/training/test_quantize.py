@@ -70,3 +70,22 @@ def test_tampered_int8_file_and_impossible_requests_are_refused(model_copy: Path
     assert load_artifact(model_copy, "cpu").precision == "fp32"  # fp32 does not need the variant
     with pytest.raises(ModelLoadError, match="no int8 variant"):
         load_artifact(model_copy, "cpu", precision="int8")
+
+
+def test_a_single_network_exported_before_ensembles_is_rebuilt_as_one(tmp_path: Path):
+    """Manifests written before --members / --fp16-embeddings existed lack those keys: the eager model must be the
+    single float32 network they describe, not today's default ensemble."""
+    from tests.conftest import train_tiny
+    from training.model import SentimentRNN
+
+    old = train_tiny(tmp_path, "old", ["--members", "1", "--ema-decay", "0", "--fp16-embeddings", "false"])
+    manifest = json.loads((old / MANIFEST_FILE).read_text())
+    for key in ("members", "ema_decay", "adv_eps", "distill", "fp16_embeddings"):
+        del manifest["config"][key]
+    (old / MANIFEST_FILE).write_text(json.dumps(manifest))  # the manifest's hashes cover the weights, not itself
+    model = eager_from_artifact(old)
+    assert isinstance(model, SentimentRNN) and model.embedding.weight.dtype == torch.float32
+    artifact = load_artifact(old, "cpu")
+    w, s, n = torch.tensor([[5, 6, 7]]), torch.tensor([[[1, 2], [3, 0], [4, 0]]]), torch.tensor([3])
+    with torch.no_grad():
+        assert torch.equal(model(w, s, n), artifact.module(w, s, n))

@@ -1,0 +1,14 @@
+from training.config import LEGACY_VALUES, TrainConfig, config_from_saved
+
+
+def test_saved_configs_keep_the_values_of_fields_added_after_them():
+    old = {"hidden_dim": 128, "seed": 2, "some_removed_field": 1}  # written before members/EMA/fp16 existed
+    cfg = config_from_saved(old)
+    assert cfg.hidden_dim == 128 and cfg.seed == 2
+    assert cfg.members == 1 and cfg.ema_decay == 0.0 and cfg.fp16_embeddings is False
+    assert set(LEGACY_VALUES) <= set(TrainConfig().to_dict())
+
+
+def test_a_current_config_round_trips():
+    cfg = TrainConfig(members=3, hidden_dim=32, adv_eps=0.3)
+    assert config_from_saved(cfg.to_dict()) == cfg
