@@ -102,7 +102,7 @@ class Artifact:
     @property
     def weights_file(self) -> str:
         """The file the loaded weights came from: model.pt, or the int8 variant's file."""
-        return self.manifest.variants["int8"].get("file", INT8_FILE) if self.precision == "int8" else MODEL_FILE
+        return weights_file(self.manifest, self.precision)
 
     @property
     def labels(self) -> list[str]:
@@ -153,6 +153,11 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
+def weights_file(manifest: Manifest, precision: str) -> str:
+    """The file holding the weights of `precision`: model.pt for fp32, the int8 variant's file for int8."""
+    return manifest.variants["int8"].get("file", INT8_FILE) if precision == "int8" else MODEL_FILE
+
+
 def resolve_precision(manifest: Manifest, device: torch.device, requested: str = "fp32") -> str:
     """Check that `requested` (fp32 | int8) can be served: int8 needs the model's int8 variant and a CPU."""
     if requested not in PRECISIONS:
@@ -181,7 +186,7 @@ def load_artifact(
     verify(model_dir, manifest)
     dev = pick_device(device)
     precision = resolve_precision(manifest, dev, precision)
-    model_path = model_dir / (manifest.variants["int8"].get("file", INT8_FILE) if precision == "int8" else MODEL_FILE)
+    model_path = model_dir / weights_file(manifest, precision)
     if model_path.name not in manifest.files:
         raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for {model_path.name}")
     _check_torchscript_archive(model_path)

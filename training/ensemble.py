@@ -115,11 +115,10 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
     itos = json.loads(vocabs.pop())
     version = f"{name}-{manifests[0]['data']['sha256'][:8]}-" + "+".join(m["name"] for m in manifests)
     config = {**manifests[0]["config"], "ensemble_members": [m["config"] for m in manifests]}
-    cfg_out = config_from_saved(manifests[0]["config"])
     path = export(
         model,
         itos,
-        cfg_out,
+        cfg,
         out_parent / name,
         name=name,
         version=version,

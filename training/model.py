@@ -117,13 +117,19 @@ class SentimentRNN(nn.Module):
         """Embedded inputs (B, T, E) -> unscaled class scores of the recurrent part (B, C)."""
         return self.out(self.dropout(self.encode(x, lengths)))
 
-    @torch.jit.export
-    def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Unscaled class scores (B, C)."""
-        out = self.classify(self.embed(word_ids, sub_ids), lengths)
+    def logits_from_embedded(
+        self, x: torch.Tensor, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor
+    ) -> torch.Tensor:
+        """Unscaled class scores (B, C) from already embedded inputs x (B, T, E) (adversarial training perturbs x)."""
+        out = self.classify(x, lengths)
         if self.use_linear:
             out = out + self.linear_logits(word_ids, sub_ids)
         return out
+
+    @torch.jit.export
+    def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Unscaled class scores (B, C)."""
+        return self.logits_from_embedded(self.embed(word_ids, sub_ids), word_ids, sub_ids, lengths)
 
     def forward(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Calibrated probabilities (B, C)."""

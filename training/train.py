@@ -150,10 +150,7 @@ def adversarial_step(
     Accumulates both gradients; returns the clean loss. The linear branch, if any, sees only the clean pass."""
     x = model.embed(word, sub)  # (B, T, E)
     x.retain_grad()
-    logits = model.classify(x, lengths)
-    if model.use_linear:
-        logits = logits + model.linear_logits(word, sub)
-    loss = loss_fn(logits, y)
+    loss = loss_fn(model.logits_from_embedded(x, word, sub, lengths), y)
     loss.backward(retain_graph=True)
     assert x.grad is not None
     g = x.grad.detach()  # (B, T, E)

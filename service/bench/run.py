@@ -159,7 +159,9 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
 
 
 def has_int8(model: Path) -> bool:
-    return "int8" in json.loads((model / "manifest.json").read_text()).get("variants", {})
+    from service.artifact import read_manifest
+
+    return "int8" in read_manifest(model).variants
 
 
 def machine() -> dict[str, Any]:
