@@ -7,7 +7,9 @@ Steps (each timed; a summary lands in build/docker-e2e/summary.json):
   3. `docker build --target cpu` of docker/Dockerfile (image size reported), plus checks of what is inside
   4. `compose up -d api` on a free 127.0.0.1 port, wait for the HEALTHCHECK to say healthy
   5. POST /predict and GET /model (skipped with a note when the service has no /model), and the same texts
-     through a host `sentiment serve` of the same model: labels equal, scores within 1e-5
+     through a host `sentiment serve` of the same model: labels equal, scores within 1e-5; then the cross-path
+     reference (loadtests/reference.py: 2,000 clean real tweets) through the container's /predict against the
+     host's in-process Predictor: same ids and labels, scores within 1e-5
   6. `compose --profile batch run --rm batch` on a small folder: the scored files agree with /predict
   7. `compose down -v` (always), the temporary folder removed
 
@@ -37,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from loadtests.reference import answers_from_rows, clean_tweets, compare, reference_answers  # noqa: E402
 from tests.conftest import free_port, running_server  # noqa: E402  (a real host server, always stopped)
 
 MODEL = REPO / "models" / "default"
@@ -314,6 +317,21 @@ def compose_checks(timer: Timer, image: str) -> dict[str, Any]:
             with running_server(MODEL, "--device", "cpu") as host_url:
                 _, host_preds = http_json(host_url + "/predict", {"texts": TEXTS})
             result["max_score_diff_vs_host_serve"] = compare_predictions("container vs host serve", served, host_preds)
+        with timer.phase("cross-path reference (2,000 tweets)"):
+            tweets = clean_tweets(2000)
+            want = reference_answers(MODEL, "fp32", tweets)
+            rows: list[dict[str, Any]] = []
+            for start in range(0, len(tweets), 64):
+                chunk = tweets[start : start + 64]
+                status, preds = http_json(url + "/predict", {"texts": [t.text for t in chunk]})
+                if status != 200:
+                    raise E2EError(f"/predict answered {status} on reference rows {start}-{start + len(chunk)}")
+                rows += [{"id": t.id, **p} for t, p in zip(chunk, preds, strict=True)]
+            try:
+                result["reference"] = compare("container /predict vs host Predictor", answers_from_rows(rows), want)
+            except AssertionError as e:
+                raise E2EError(str(e)) from e
+            log(f"container vs in-process reference: {result['reference']}")
         with timer.phase("batch profile"):
             (batch_in / "tweets.jsonl").write_text(
                 "".join(json.dumps({"id": f"t{i}", "text": t}) + "\n" for i, t in enumerate(TEXTS)), encoding="utf-8"

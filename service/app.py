@@ -38,7 +38,9 @@ EXAMPLE_TEXTS = [
 ]
 EXAMPLE_SCORES = {"negative": 0.021, "neutral": 0.113, "positive": 0.866}
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=settings.max_text_chars, pattern=r"\S")]
+# what service/validation.py accepts: 1..max_text_chars characters, not all whitespace, no NUL character
+TEXT_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+Text = Annotated[str, StringConstraints(min_length=1, max_length=settings.max_text_chars, pattern=TEXT_PATTERN)]
 
 
 class Scores(BaseModel):
@@ -141,6 +143,7 @@ def openapi_extra() -> dict[str, Any]:
             }
         },
         "responses": {"/predict": errors, "/explain": errors},
+        "body_required": ["/predict", "/explain"],
         "schemas": {
             "ModelInfo": model_schema,
             "ErrorResponse": {
@@ -179,10 +182,10 @@ class TweetSentiment:
         t0 = time.perf_counter()
         import torch
 
-        from service.artifact import load_artifact
+        from service.artifact import ModelLoadError, load_artifact
         from service.explain import explain as explain_text
         from service.monitoring import get_metrics
-        from service.predictor import Predictor
+        from service.predictor import InvalidScores, Predictor
 
         self.explain_text = explain_text
         torch.set_num_threads(settings.intra_op_threads)
@@ -191,15 +194,18 @@ class TweetSentiment:
         t2 = time.perf_counter()
         self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size, cpu_chunk=settings.cpu_chunk)
         self.metrics = get_metrics(tuple(self.artifact.labels))
-        self.predictor.predict(EXAMPLE_TEXTS)  # warm-up: TorchScript profiles and optimises on the first calls
-        self.predictor.predict(EXAMPLE_TEXTS[:1])
-        explain_text(self.predictor, EXAMPLE_TEXTS[0])
+        try:  # warm-up: TorchScript profiles and optimises on the first calls
+            self.predictor.predict(EXAMPLE_TEXTS)
+            self.predictor.predict(EXAMPLE_TEXTS[:1])
+            explain_text(self.predictor, EXAMPLE_TEXTS[0])
+        except InvalidScores as e:
+            raise ModelLoadError(f"{settings.model_dir}: refusing to serve it: on the warm-up texts, {e}") from e
         t3 = time.perf_counter()
         m = self.artifact.manifest
         self.model_info = ModelInfo(
             name=m.name,
             version=m.version,
-            sha256=m.files[self.artifact.weights_file],
+            sha256=self.artifact.weights_sha256,
             files=m.files,
             labels=m.labels,
             tokenizer_version=m.tokenizer_version,

@@ -2,9 +2,10 @@
 
 * ``model.pt``: a TorchScript archive (fp32). ``forward(word_ids (B,T), sub_ids (B,T,S), lengths (B,)) -> probs (B,3)``
   with temperature scaling applied inside; ``logits(...)`` gives the raw scores.
-* ``model-int8.pt`` (optional): the same model with int8 LSTM/linear weights (training/quantize.py), CPU only;
-  ``manifest.variants.int8`` holds its measured AvgRec change. Opt-in (``precision="int8"``): activations are
-  quantized per batch, so a text's scores move slightly (<= ~0.01) with the other texts of its batch.
+* ``model-int8.pt`` + ``model-int8.json`` (optional, built on demand by ``sentiment quantize DIR``, not committed):
+  the same model with int8 recurrent/linear weights, CPU only. The JSON record holds the file's sha256, the sha256
+  of the ``model.pt`` and ``vocab.json`` it was built from (a variant of another model is refused) and its measured
+  AvgRec change. Opt-in (``precision="int8"``). Older artifacts list the variant in ``manifest.variants.int8``.
 * ``vocab.json``: the vocabulary as a JSON list (index -> token).
 * ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of every file, provenance.
 
@@ -28,7 +29,7 @@ from service.tokenizer import TOKENIZER_VERSION
 
 FORMAT_VERSION = 1
 MODEL_FILE, VOCAB_FILE, MANIFEST_FILE = "model.pt", "vocab.json", "manifest.json"
-INT8_FILE = "model-int8.pt"
+INT8_FILE, INT8_RECORD = "model-int8.pt", "model-int8.json"
 PRECISIONS = ("fp32", "int8")
 VOCAB_BINDING = "vocab.sha256"  # stored inside model.pt (_extra_files): ties the weights to their vocabulary
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "default"
@@ -91,6 +92,7 @@ class Artifact:
         module: torch.jit.ScriptModule,
         device: torch.device,
         precision: str = "fp32",
+        variant: dict[str, Any] | None = None,
     ) -> None:
         self.model_dir = model_dir
         self.manifest = manifest
@@ -98,11 +100,16 @@ class Artifact:
         self.module = module
         self.device = device
         self.precision = precision  # the weights actually loaded: fp32 | int8
+        self.variant = variant  # the int8 variant's record when precision is int8
 
     @property
     def weights_file(self) -> str:
         """The file the loaded weights came from: model.pt, or the int8 variant's file."""
-        return weights_file(self.manifest, self.precision)
+        return self.variant["file"] if self.variant else MODEL_FILE
+
+    @property
+    def weights_sha256(self) -> str:
+        return self.variant["sha256"] if self.variant else self.manifest.files[MODEL_FILE]
 
     @property
     def labels(self) -> list[str]:
@@ -153,21 +160,59 @@ def pick_device(requested: str = "auto") -> torch.device:
     return torch.device(requested)
 
 
-def weights_file(manifest: Manifest, precision: str) -> str:
-    """The file holding the weights of `precision`: model.pt for fp32, the int8 variant's file for int8."""
-    return manifest.variants["int8"].get("file", INT8_FILE) if precision == "int8" else MODEL_FILE
+def read_variant(model_dir: Path, manifest: Manifest, name: str = "int8") -> dict[str, Any] | None:
+    """The record of the model's `name` variant (file, sha256, measured figures), or None when it has none.
+    Raises ModelLoadError for a record that is unreadable or was built from another model."""
+    legacy = manifest.variants.get(name)
+    if legacy is not None:  # older artifacts listed the variant in the manifest itself
+        file = legacy.get("file", INT8_FILE)
+        return {**legacy, "file": file, "sha256": manifest.files.get(file, "")}
+    path = model_dir / INT8_RECORD
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        file, sha, built_from = record["file"], record["sha256"], record["model"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelLoadError(
+            f"{path} is not a valid variant record ({e}); rebuild it: sentiment quantize {model_dir}"
+        ) from e
+    if not isinstance(file, str) or "/" in file or not isinstance(sha, str) or not isinstance(built_from, dict):
+        raise ModelLoadError(f"{path}: invalid file name or sha256; rebuild it: sentiment quantize {model_dir}")
+    base = {MODEL_FILE: manifest.files.get(MODEL_FILE), VOCAB_FILE: manifest.files.get(VOCAB_FILE)}
+    if built_from != base:
+        raise ModelLoadError(
+            f"{path} was built from another model (model.pt {str(built_from.get(MODEL_FILE))[:12]}…, this model has "
+            f"{str(base[MODEL_FILE])[:12]}…); rebuild it: sentiment quantize {model_dir}"
+        )
+    return record
 
 
-def resolve_precision(manifest: Manifest, device: torch.device, requested: str = "fp32") -> str:
+def resolve_precision(device: torch.device, requested: str, variant: dict[str, Any] | None, model_dir: Path) -> str:
     """Check that `requested` (fp32 | int8) can be served: int8 needs the model's int8 variant and a CPU."""
     if requested not in PRECISIONS:
         raise ModelLoadError(f"precision must be one of {', '.join(PRECISIONS)}, not {requested!r}")
     if requested == "int8":
-        if "int8" not in manifest.variants:
-            raise ModelLoadError("this model has no int8 variant; add one with `python -m training.quantize DIR`")
+        if variant is None:
+            raise ModelLoadError(
+                f"{model_dir} has no int8 variant; build it once with `sentiment quantize {model_dir}` (about a "
+                "minute; it writes model-int8.pt and model-int8.json next to model.pt)"
+            )
         if device.type != "cpu":
             raise ModelLoadError(f"int8 weights run on the CPU only, not on {device}; use precision fp32")
     return requested
+
+
+def artifact_files(model_dir: str | Path, precision: str = "fp32") -> list[str]:
+    """The files a loader of `precision` reads from `model_dir` (to ship a model to remote workers)."""
+    model_dir = Path(model_dir)
+    manifest = read_manifest(model_dir)
+    names = [MANIFEST_FILE, *manifest.files]
+    if precision == "int8":
+        variant = read_variant(model_dir, manifest)
+        if variant is not None and variant["file"] not in names:
+            names += [INT8_RECORD, variant["file"]]
+    return names
 
 
 def load_artifact(
@@ -185,10 +230,18 @@ def load_artifact(
     manifest = read_manifest(model_dir)
     verify(model_dir, manifest)
     dev = pick_device(device)
-    precision = resolve_precision(manifest, dev, precision)
-    model_path = model_dir / weights_file(manifest, precision)
-    if model_path.name not in manifest.files:
-        raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for {model_path.name}")
+    variant = read_variant(model_dir, manifest) if precision == "int8" else None
+    precision = resolve_precision(dev, precision, variant, model_dir)
+    model_path = model_dir / (variant["file"] if variant else MODEL_FILE)
+    if variant is not None:
+        if not model_path.is_file():
+            raise ModelLoadError(f"{model_path} is missing (named by the int8 variant record)")
+        actual = sha256_file(_inside(model_path, model_dir))
+        if actual != variant["sha256"]:
+            raise ModelLoadError(
+                f"sha256 mismatch for {model_path}: the variant record says {variant['sha256'][:12]}…, file has "
+                f"{actual[:12]}…; the file was changed or belongs to another model"
+            )
     _check_torchscript_archive(model_path)
     try:
         itos = json.loads((model_dir / VOCAB_FILE).read_text(encoding="utf-8"))
@@ -209,4 +262,4 @@ def load_artifact(
             f"{model_dir / VOCAB_FILE} ({manifest.files[VOCAB_FILE][:12]}…): the files come from different models"
         )
     module.eval()
-    return Artifact(model_dir, manifest, encoder, module, dev, precision)
+    return Artifact(model_dir, manifest, encoder, module, dev, precision, variant)

@@ -32,7 +32,7 @@ def _add_model_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_train(argv: list[str]) -> int:
+def cmd_train(argv: list[str], module: str = "training") -> int:
     import importlib.util
 
     if importlib.util.find_spec("training") is None:  # checked, not imported: training runs in a subprocess
@@ -42,8 +42,13 @@ def cmd_train(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    os.execv(sys.executable, [sys.executable, "-m", "training", *argv])
+    os.execv(sys.executable, [sys.executable, "-m", module, *argv])
     return 0  # not reached
+
+
+def cmd_quantize(argv: list[str]) -> int:
+    """`sentiment quantize DIR`: the int8 variant is built by training code (it needs the eager model)."""
+    return cmd_train(argv, module="training.quantize")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -158,6 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("train", help="train and export a model (see `sentiment train --help`)", add_help=False)
+    sub.add_parser(
+        "quantize",
+        help="build a model's batch-invariant int8 variant (see `sentiment quantize --help`)",
+        add_help=False,
+    )
 
     ev = sub.add_parser("evaluate", help="metrics of a model on a labelled SemEval-format file")
     ev.add_argument("--data", required=True, help="labelled file: SemEval TSV (id, label, text), CSV or JSONL")
@@ -198,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "train":
         return cmd_train(argv[1:])
+    if argv and argv[0] == "quantize":
+        return cmd_quantize(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "serve":  # before the imports below: the supervisor process must not import torch
         return cmd_serve(args)

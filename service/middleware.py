@@ -216,7 +216,7 @@ class ServiceMiddleware:
                     raise _unauthorized()
                 await self.app(scope, receive, _json_errors(send_with_id, path, method, rid))
         except RequestError as e:
-            extra = [rid_header, (b"retry-after", b"1")] if e.status == 429 else [rid_header]
+            extra = [rid_header, *e.headers] + ([(b"retry-after", b"1")] if e.status == 429 else [])
             info["status"] = await _respond(send, e.status, {**e.body(), "request_id": rid}, extra)
             info["reason"] = e.reason
             metrics = STATE["metrics"]
@@ -303,7 +303,7 @@ class ServiceMiddleware:
 
     async def _model(self, scope: Scope, send: Send, info: dict[str, Any]) -> None:
         if scope["method"] not in ("GET", "HEAD"):
-            raise _method_not_allowed("/model", scope["method"], "GET")
+            raise _method_not_allowed("/model", scope["method"], "GET, HEAD")
         if not self._authorized(scope):
             raise _unauthorized()
         model_info = STATE["model_info"]
@@ -331,6 +331,12 @@ class ServiceMiddleware:
         for path, responses in self.openapi_extra.get("responses", {}).items():
             if path in spec["paths"] and "post" in spec["paths"][path]:
                 spec["paths"][path]["post"]["responses"].update(responses)
+        for path in self.openapi_extra.get("body_required", ()):
+            body = spec["paths"].get(path, {}).get("post", {}).get("requestBody")
+            if body is not None:
+                body["required"] = True  # the APIs answer 400 to an empty body
+                for media in body.get("content", {}).values():  # ... and to unknown fields
+                    media.get("schema", {}).setdefault("additionalProperties", False)
         spec.setdefault("components", {}).setdefault("schemas", {}).update(self.openapi_extra.get("schemas", {}))
         await _respond(send, 200, spec, [])
 
@@ -355,8 +361,10 @@ def _unauthorized() -> RequestError:
 
 
 def _method_not_allowed(path: str, method: str, allowed: str) -> RequestError:
-    err = RequestError(405, f"method {method} is not allowed on {path}: use {allowed}", None, "method")
-    return err
+    """405 with the ``Allow`` header RFC 9110 requires (`allowed`: e.g. "POST" or "GET, HEAD")."""
+    return RequestError(
+        405, f"method {method} is not allowed on {path}: use {allowed}", None, "method", [(b"allow", allowed.encode())]
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

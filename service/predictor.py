@@ -41,9 +41,38 @@ def collate(batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch
     return torch.from_numpy(word), torch.from_numpy(sub), torch.from_numpy(lengths)
 
 
+PROB_SUM_ATOL = 1e-3  # a probability row must sum to 1 within this
+
+
+class InvalidScores(ValueError):
+    """The model produced probability rows that are not finite, outside [0, 1] or do not sum to 1; `rows` are their
+    positions in the batch. Nothing is ever answered or written from such a batch."""
+
+    def __init__(self, rows: list[int], probs: np.ndarray) -> None:
+        first = rows[0]
+        super().__init__(
+            f"the model returned invalid scores for {len(rows)} of {len(probs)} texts "
+            f"(e.g. text {first}: {np.asarray(probs[first]).tolist()}); expected finite probabilities summing to 1"
+        )
+        self.rows = rows
+
+
+def check_probabilities(probs: np.ndarray) -> None:
+    """Raise `InvalidScores` unless every row of `probs` (N, C) is finite, in [0, 1] and sums to 1 (within 1e-3)."""
+    with np.errstate(invalid="ignore"):
+        ok = np.isfinite(probs).all(axis=1)  # (N,)
+        ok &= ((probs >= 0) & (probs <= 1)).all(axis=1)
+        ok &= np.abs(probs.sum(axis=1, dtype=np.float64) - 1.0) <= PROB_SUM_ATOL
+    if not ok.all():
+        raise InvalidScores(np.flatnonzero(~ok).tolist(), probs)
+
+
 def label_rows(probs: np.ndarray, labels: Sequence[str]) -> list[dict[str, Any]]:
     """Probabilities (N, C) -> ``{"label", "scores"}`` per row, scores rounded to 6 decimals: the one rounding used
-    by /predict, /explain, `Predictor.predict` and `sentiment score` (vectorised: no per-row numpy calls)."""
+    by /predict, /explain, `Predictor.predict` and `sentiment score` (vectorised: no per-row numpy calls).
+    Every row is checked first (`check_probabilities`): no path answers or writes a NaN, an infinity or a row that
+    is not a probability distribution."""
+    check_probabilities(probs)
     winners = probs.argmax(axis=1).tolist()  # (N,)
     rounded = np.round(probs.astype(np.float64), 6).tolist()  # (N, C)
     return [

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from service.readers import FORMATS, InputFormatError, Record, detect_format, read_records
+from service.readers import InputFormatError, Record, read_records, resolve_format, row_error
 from service.scoring import (
     ScoreSummary,
     ScoringError,
@@ -36,6 +36,7 @@ from service.scoring import (
     build_rows,
     output_format,
     reject_row,
+    scored_version,
 )
 
 READ_CHUNK = 4096  # records per block produced by a reader task
@@ -66,8 +67,8 @@ def _record_row(file_no: int, rec: Record) -> dict[str, Any]:
         "file": file_no,
         "line": rec.line,
         "id": rec.id,
-        "text": None if rec.error else rec.text,
-        "error": rec.error,
+        "text": "" if rec.bad else rec.text,
+        "error": row_error(rec.error) or "",  # always a string column: "" = a good row (see readers.row_error)
         # ascii JSON keeps undecodable bytes (surrogates) and any value type through Arrow
         "fields": json.dumps(rec.fields, default=str),
     }
@@ -98,9 +99,12 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
 
 
 class RayScorer:
-    """A model replica (Ray actor): probabilities for the good rows of each batch, NaN for bad ones."""
+    """A model replica (Ray actor): probabilities for the good rows of each batch (zeros for bad rows, which are
+    never written as scores)."""
 
-    def __init__(self, model_files: dict[str, bytes], device: str, batch_size: int, threads: int) -> None:
+    def __init__(
+        self, model_files: dict[str, bytes], device: str, batch_size: int, threads: int, precision: str = "fp32"
+    ) -> None:
         import tempfile
 
         import torch
@@ -113,13 +117,13 @@ class RayScorer:
         with tempfile.TemporaryDirectory(prefix="sentiment-model-") as tmp:
             for name, data in model_files.items():
                 (Path(tmp) / name).write_bytes(data)
-            self.artifact = load_artifact(tmp, device)
+            self.artifact = load_artifact(tmp, device, precision=precision)
         self.predictor = Predictor(self.artifact, max_batch_size=batch_size)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(batch["id"])
-        good = [i for i in range(n) if batch["error"][i] is None]
-        probs = np.full((n, len(self.artifact.labels)), np.nan, dtype=np.float32)  # (N, C)
+        good = [i for i in range(n) if row_error(batch["error"][i]) is None]
+        probs = np.zeros((n, len(self.artifact.labels)), dtype=np.float32)  # (N, C)
         if good:
             probs[good] = self.predictor.predict_proba([str(batch["text"][i]) for i in good])
         out = {k: batch[k] for k in ("file", "line", "id", "error", "fields")}
@@ -141,11 +145,6 @@ def _ray_init(address: str | None, progress: bool) -> bool:
     return True
 
 
-def _error_or_none(value: Any) -> str | None:
-    """A row's error from a Ray batch: a block whose error column is all null comes back as NaN floats."""
-    return value if isinstance(value, str) and value else None
-
-
 def score_with_ray(
     model_dir: str | Path,
     input_path: str,
@@ -160,24 +159,27 @@ def score_with_ray(
     address: str | None = None,
     actors: int | None = None,
     device: str = "auto",
+    precision: str = "fp32",
     progress: bool = True,
 ) -> ScoreSummary:
-    """Score a file or a directory of shards on Ray Data; same rows and labels as `scoring.score_file`."""
-    from service.artifact import load_artifact
+    """Score a file or a directory of shards on Ray Data; same rows, labels and scores as `scoring.score_file`."""
+    from service.artifact import artifact_files, load_artifact
 
     if output_path == "-":
         raise ScoringError("the Ray engine writes files: give -o a .jsonl/.csv/.parquet file or a directory/")
     files = list_inputs(input_path)
-    if fmt is not None and fmt not in FORMATS:
-        raise InputFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     for f in files:
-        detect_format(f) if fmt is None else None  # a clear error before the cluster starts
+        resolve_format(f, fmt)  # a clear error before the cluster starts
     to_dir = output_path.endswith(("/", os.sep)) or Path(output_path).is_dir()
     out_fmt = "parquet" if to_dir else output_format(output_path)
-    artifact = load_artifact(model_dir, "cpu")  # verify here, with a clear error, before any actor starts
-    labels, version = list(artifact.labels), artifact.manifest.version
-    files_to_ship = ["manifest.json", *artifact.manifest.files]
-    model_files = {name: (Path(model_dir) / name).read_bytes() for name in files_to_ship}
+    if device not in ("auto", "cpu") and not device.startswith("cuda"):
+        raise ScoringError(f"--device must be auto, cpu or cuda, not {device!r}")
+    if precision == "int8" and device.startswith("cuda"):
+        raise ScoringError("int8 weights run on the CPU only; use --precision fp32 with --device cuda")
+    # verify here, with a clear error, before any actor starts (the actors verify their copy again)
+    artifact = load_artifact(model_dir, "cpu", precision=precision)
+    labels, version = list(artifact.labels), scored_version(artifact)
+    model_files = {name: (Path(model_dir) / name).read_bytes() for name in artifact_files(model_dir, precision)}
     del artifact
 
     import ray
@@ -188,7 +190,11 @@ def score_with_ray(
         ctx.execution_options.preserve_order = True  # output order = input order
         ctx.enable_progress_bars = progress
         resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0)) if device in ("auto", "cuda") else 0
+        gpus = int(resources.get("GPU", 0)) if device == "auto" or device.startswith("cuda") else 0
+        if device.startswith("cuda") and not gpus:
+            raise ScoringError("--device cuda: the Ray cluster has no GPUs (ray.cluster_resources() lists none)")
+        if precision == "int8":
+            gpus = 0  # int8 kernels are CPU kernels: CPU actors even on a GPU cluster
         cpus = int(resources.get("CPU", 1))
         n_actors = actors or (gpus if gpus else max(1, cpus // 2))
         threads = 1 if gpus else max(1, cpus // n_actors - 1) if cpus > n_actors else 1
@@ -206,6 +212,7 @@ def score_with_ray(
                 "device": "cuda" if gpus else "cpu",
                 "batch_size": batch_size,
                 "threads": threads,
+                "precision": precision,
             },
             batch_size=window,
             batch_format="numpy",
@@ -262,12 +269,12 @@ def _write(
                         None,
                         None,
                         json.loads(batch["fields"][i]),
-                        _error_or_none(batch["error"][i]),
+                        row_error(batch["error"][i]),
                     )
                     for i in range(n)
                 ]
-                good = [i for i in range(n) if recs[i].error is None]
-                bad = [i for i in range(n) if recs[i].error is not None]
+                good = [i for i in range(n) if not recs[i].bad]
+                bad = [i for i in range(n) if recs[i].bad]
                 if bad and on_error == "fail":
                     name = files[int(batch["file"][bad[0]])]
                     raise ScoringError(f"{name}: {recs[bad[0]].error} (use --on-error skip to set bad rows aside)")

@@ -17,7 +17,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -32,6 +32,13 @@ class InputFormatError(ValueError):
     """The input as a whole cannot be read (unknown format, missing column, unreadable file)."""
 
 
+def row_error(value: object) -> str | None:
+    """The one meaning of "bad row", shared by every engine (local, Ray, via the API): a row is bad exactly when its
+    error is a non-empty string. Every other value means a good row: None, and also the NaN float that Arrow and NumPy
+    hand back for an all-null column (a Ray block without bad rows), pandas' NA or an empty string."""
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass
 class Record:
     index: int  # 0-based position among the data rows
@@ -41,6 +48,19 @@ class Record:
     label: str | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # all input fields, passed through to outputs
     error: str | None = None
+
+    @property
+    def bad(self) -> bool:
+        return row_error(self.error) is not None
+
+
+def partition(records: Sequence[Record]) -> tuple[list[Record], list[Record]]:
+    """(good, bad) records, each in input order (the meaning of bad: `row_error`)."""
+    good: list[Record] = []
+    bad: list[Record] = []
+    for r in records:
+        (bad if r.bad else good).append(r)
+    return good, bad
 
 
 def decode_json_escapes(text: str) -> str:
@@ -78,6 +98,23 @@ def detect_format(path: str) -> str:
         f"cannot tell the format of {path!r} from its extension; use .jsonl, .csv, .tsv, .txt or .parquet "
         "(optionally .gz), or pass --format"
     )
+
+
+def resolve_format(path: str, fmt: str | None = None) -> str:
+    """The input's format: `fmt` when given; JSON lines for stdin (``-``); else by extension. A path that does not
+    exist is reported as such, not as an unknown format."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise InputFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        return fmt
+    if path == "-":
+        return "jsonl"
+    p = Path(path)
+    if not p.exists():
+        raise InputFormatError(f"input file not found: {path}")
+    if p.is_dir():
+        raise InputFormatError(f"{path} is a directory: give one file (`--engine ray` also reads a folder of shards)")
+    return detect_format(path)
 
 
 def _open_text(path: str) -> IO[str]:
@@ -246,10 +283,9 @@ def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Record]
 
 
 def read_records(path: str, fmt: str | None = None, text_field: str = "text", id_field: str = "id") -> Iterator[Record]:
-    """Stream the records of one input file (``-`` for stdin). Raises InputFormatError for unreadable inputs."""
-    fmt = fmt or detect_format(path)
-    if fmt not in FORMATS:
-        raise InputFormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    """Stream the records of one input file (``-`` for stdin, JSON lines unless `fmt` says otherwise). Raises
+    InputFormatError for unreadable inputs."""
+    fmt = resolve_format(path, fmt)
     if fmt == "parquet":
         if path == "-":
             raise InputFormatError("parquet cannot be read from stdin; pass a file path")

@@ -33,9 +33,15 @@ def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser]
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sc.add_argument("input", help="input file, - for stdin (--engine ray: also a directory of shards)")
+    sc.add_argument(
+        "input",
+        help="input file, or - for stdin (read as JSON lines unless --format says otherwise); "
+        "--engine ray also reads a directory of shards",
+    )
     sc.add_argument("-o", "--output", required=True, help="output .jsonl, .csv or .parquet, or - for stdout")
-    sc.add_argument("--format", default=None, help="semeval|tsv|csv|jsonl|txt|parquet (default: by extension)")
+    sc.add_argument(
+        "--format", default=None, help="semeval|tsv|csv|jsonl|txt|parquet (default: by extension; jsonl for stdin)"
+    )
     sc.add_argument("--text-field", default="text", help="column/key with the text (default: text)")
     sc.add_argument("--id-field", default="id", help="column/key with the row id (default: id, else the row number)")
     sc.add_argument("--batch-size", type=int, default=d.batch_size, help=f"texts per forward (default: {d.batch_size})")
@@ -74,6 +80,13 @@ def run_score(args: argparse.Namespace) -> int:
     if args.via_api and args.engine == "ray":
         print("error: --via-api and --engine ray are two different engines; pick one", file=sys.stderr)
         return 2
+    if args.via_api and (args.precision != "fp32" or args.device != "auto"):
+        print(
+            "error: --precision and --device choose the local model; with --via-api the server's settings decide "
+            "(start it with `sentiment serve --precision int8`)",
+            file=sys.stderr,
+        )
+        return 2
     if args.via_api:
         from service.api_scoring import score_file_via_api
 
@@ -111,6 +124,7 @@ def run_score(args: argparse.Namespace) -> int:
             address=args.ray_address,
             actors=args.ray_actors,
             device=args.device,
+            precision=args.precision,
             progress=not args.no_progress,
         )
     else:

@@ -24,6 +24,7 @@ import hashlib
 import io
 import itertools
 import json
+import math
 import os
 import shutil
 import sys
@@ -40,8 +41,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from tqdm import tqdm
 
 from service.artifact import Artifact
-from service.predictor import Predictor, label_rows
-from service.readers import Record, detect_format, read_records
+from service.predictor import InvalidScores, Predictor, label_rows
+from service.readers import Record, partition, read_records, resolve_format
 
 JOURNAL_VERSION = 1
 OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
@@ -111,6 +112,11 @@ class Scorer(Protocol):
     def predict_proba(self, texts: list[str]) -> np.ndarray: ...  # (N, C) in input order
 
 
+def scored_version(artifact: Artifact) -> str:
+    """The ``model_version`` of every output row: int8 answers are marked (``+int8``) on every engine."""
+    return artifact.manifest.version + ("+int8" if artifact.precision == "int8" else "")
+
+
 class ModelScorer:
     """The local model: length-sorted batches of `batch_size` through the TorchScript module."""
 
@@ -118,8 +124,7 @@ class ModelScorer:
         self.artifact = artifact
         self.predictor = Predictor(artifact, max_batch_size=batch_size)
         self.labels = list(artifact.labels)
-        # int8 answers are marked in every output row (and a resume with the other precision is refused)
-        self.version = artifact.manifest.version + ("+int8" if artifact.precision == "int8" else "")
+        self.version = scored_version(artifact)
 
     def fingerprint(self) -> dict[str, Any]:
         return model_fingerprint(self.artifact)
@@ -146,10 +151,23 @@ def build_rows(
 ) -> list[dict[str, Any]]:
     """Output rows for scored records: id, the input fields (``label`` -> ``input_label``), label, scores, version.
 
-    `probs` is (N, C) in record order; label and scores come from `predictor.label_rows` (the API's rounding).
+    `probs` is (N, C) in record order; label and scores come from `predictor.label_rows` (the API's rounding and its
+    check: a row that is not a finite probability distribution stops the job here, before anything is written).
     """
+    if len(probs) != len(records):  # the batch contract: exactly one output per input
+        raise ScoringError(f"the model returned {len(probs)} predictions for {len(records)} texts")
+    try:
+        scored = label_rows(probs, labels)
+    except InvalidScores as e:
+        where = ", ".join(f"line {records[i].line} (id {records[i].id})" for i in e.rows[:5])
+        more = f" and {len(e.rows) - 5} more" if len(e.rows) > 5 else ""
+        raise ScoringError(
+            f"the model returned invalid scores (NaN, infinite or not summing to 1) for {len(e.rows)} of "
+            f"{len(records)} rows of this window: {where}{more}; stopped, nothing of this window was written "
+            f"(first row's scores: {np.asarray(probs[e.rows[0]]).tolist()})"
+        ) from e
     rows = []
-    for rec, pred in zip(records, label_rows(probs, labels), strict=True):
+    for rec, pred in zip(records, scored, strict=True):
         row = {"id": rec.id, **rec.fields}
         if "label" in row:
             row["input_label"] = row.pop("label")
@@ -159,6 +177,25 @@ def build_rows(
         row["model_version"] = model_version
         rows.append(row)
     return rows
+
+
+def json_line(row: Any) -> str:
+    """One row as strict JSON (RFC 8259: no NaN or Infinity tokens). Scores are always finite (checked by
+    `build_rows`); a non-finite float passed through from the input's own fields becomes null."""
+    try:
+        return json.dumps(row, ensure_ascii=False, default=str, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_or_null(row), ensure_ascii=False, default=str, allow_nan=False)
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(v) for v in value]
+    return value
 
 
 def reject_row(rec: Record) -> dict[str, Any]:
@@ -177,7 +214,7 @@ class _TextSink:
         if not rows:
             return
         if self.fmt == "jsonl":
-            text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)
+            text = "".join(json_line(r) + "\n" for r in rows)
             self.fh.write(text.encode("utf-8", "surrogateescape"))
             return
         buf = io.StringIO()
@@ -205,7 +242,7 @@ def _flatten_for_csv(row: dict[str, Any]) -> dict[str, Any]:
         if k == "scores":
             flat.update({f"score_{lab}": p for lab, p in v.items()})
         elif isinstance(v, dict | list):
-            flat[k] = json.dumps(v, ensure_ascii=False)
+            flat[k] = json_line(v)
         else:
             flat[k] = v
     return flat
@@ -306,7 +343,7 @@ def model_fingerprint(artifact: Artifact) -> dict[str, Any]:
         "name": m.name,
         "version": m.version,
         "precision": artifact.precision,
-        "sha256": m.files.get(artifact.weights_file),
+        "sha256": artifact.weights_sha256,
         "files": dict(m.files),
     }
 
@@ -419,7 +456,7 @@ def score_file(
     if on_error not in ("skip", "fail"):
         raise ValueError("on_error must be 'skip' or 'fail'")
     out_fmt = output_format(output_path)
-    in_fmt = fmt or detect_format(input_path)
+    in_fmt = resolve_format(input_path, fmt)
     scorer: Scorer = ModelScorer(model, batch_size) if isinstance(model, Artifact) else model
     labels, version = list(scorer.labels), scorer.version
     summary = ScoreSummary(output=output_path)
@@ -431,11 +468,6 @@ def score_file(
         return _score_stream(scorer, input_path, in_fmt, text_field, id_field, window, on_error, progress, summary)
     if input_path == "-" and resume:
         raise ScoringError("--resume needs an input file (stdin cannot be read twice)")
-    if input_path != "-" and not Path(input_path).is_file():
-        from service.readers import InputFormatError
-
-        raise InputFormatError(f"input file not found: {input_path}")
-
     paths = _Paths.of(output_path)
     paths.output.parent.mkdir(parents=True, exist_ok=True)
     fingerprint, total = input_fingerprint(input_path) if input_path != "-" else ({"path": "-", "sha256": None}, None)
@@ -517,16 +549,13 @@ def score_file(
         for n_win, chunk in enumerate(_windows(records, window)):
             if max_windows is not None and n_win >= max_windows:
                 break
-            good = [r for r in chunk if not r.error]
-            bad = [r for r in chunk if r.error]
+            good, bad = partition(chunk)
             if bad and on_error == "fail":
                 raise ScoringError(
                     f"{input_path}: {bad[0].error}; stopped (rows before this window are kept: fix the input "
                     "and start over, or use --on-error skip to set bad rows aside)"
                 )
             probs = scorer.predict_proba([r.text or "" for r in good])  # (N, C)
-            if probs.shape[0] != len(good):
-                raise ScoringError(f"model returned {probs.shape[0]} predictions for {len(good)} texts")
             rows = build_rows(good, probs, labels, version)
             sink.write(rows)
             if bad:
@@ -602,8 +631,7 @@ def _score_stream(
     bar = tqdm(desc="scoring", unit=" rows", disable=not progress, dynamic_ncols=True, file=sys.stderr)
     try:
         for chunk in _windows(read_records(input_path, in_fmt, text_field, id_field), window):
-            good = [r for r in chunk if not r.error]
-            bad = [r for r in chunk if r.error]
+            good, bad = partition(chunk)
             if bad and on_error == "fail":
                 raise ScoringError(f"{input_path}: {bad[0].error} (use --on-error skip to set bad rows aside)")
             for r in bad:

@@ -16,12 +16,20 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", in
 class RequestError(Exception):
     """A request the service refuses; `status` is the HTTP status, `field` where the problem is."""
 
-    def __init__(self, status: int, message: str, field: str | None = None, reason: str = "invalid") -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        field: str | None = None,
+        reason: str = "invalid",
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.field = field
         self.reason = reason
+        self.headers = headers or []  # extra response headers (e.g. Allow on a 405)
 
     def body(self) -> dict[str, Any]:
         out: dict[str, Any] = {"error": self.message}

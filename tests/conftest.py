@@ -52,6 +52,49 @@ def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None) ->
     return out / name
 
 
+def poisoned_model(like: Path, out: Path, value: float, min_tokens: int = 1) -> Path:
+    """A valid artifact (manifest, vocabulary, sha256s, vocab binding) whose TorchScript module answers `value` for
+    every class of texts of at most `min_tokens` tokens, and a uniform distribution for longer ones (so the server's
+    warm-up passes): NaN, an infinity or 0 make the invalid-scores cases of every path."""
+    import json
+    import shutil
+
+    import torch
+
+    from service.artifact import MANIFEST_FILE, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, sha256_file
+
+    class Poisoned(torch.nn.Module):
+        def __init__(self, v: float, n: int) -> None:
+            super().__init__()
+            self.register_buffer("value", torch.tensor(v))
+            self.n = n
+
+        @torch.jit.export
+        def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+            uniform = torch.full((word_ids.size(0), 3), 1.0 / 3)  # (B, 3)
+            return torch.where((lengths <= self.n).unsqueeze(1), self.value.expand(word_ids.size(0), 3), uniform)
+
+        def forward(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+            return self.logits(word_ids, sub_ids, lengths)
+
+    out.mkdir(parents=True)
+    shutil.copy(like / VOCAB_FILE, out / VOCAB_FILE)
+    torch.jit.script(Poisoned(value, min_tokens)).save(
+        str(out / MODEL_FILE), _extra_files={VOCAB_BINDING: sha256_file(out / VOCAB_FILE)}
+    )
+    manifest = json.loads((like / MANIFEST_FILE).read_text())
+    manifest.update(name="poisoned", version=f"poisoned-{value}")
+    manifest["files"] = {MODEL_FILE: sha256_file(out / MODEL_FILE), VOCAB_FILE: sha256_file(out / VOCAB_FILE)}
+    (out / MANIFEST_FILE).write_text(json.dumps(manifest))
+    return out
+
+
+@pytest.fixture(scope="session")
+def nan_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Answers NaN for one-token texts."""
+    return poisoned_model(tiny_model, tmp_path_factory.mktemp("nan") / "nan", float("nan"))
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_tiny(tmp_path_factory.mktemp("models"))

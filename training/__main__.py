@@ -89,10 +89,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     from training.quantize import add_int8_variant
 
-    int8 = add_int8_variant(path, result.model, [e.text for e in splits.test], [e.label for e in splits.test])
+    int8 = add_int8_variant(
+        path,
+        result.model,
+        [e.text for e in splits.test],
+        [e.label for e in splits.test],
+        [e.text for e in splits.val],
+    )
     print(
         f"int8 variant: test AvgRec {int8['avg_recall']} (fp32 {int8['fp32_avg_recall']}, "
-        f"delta {int8['avg_recall_delta']:+}); opt-in with --precision int8",
+        f"delta {int8['avg_recall_delta']:+}); opt-in with --precision int8 "
+        f"({path / 'model-int8.pt'}: derived, not committed; `sentiment quantize {path}` rebuilds it)",
         file=sys.stderr,
     )
     t = result.metrics["test"]

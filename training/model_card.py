@@ -264,7 +264,7 @@ Expected calibration error (15 bins) on the internal test: **{ece_before:.4f} be
 temperature scaling (T = {manifest["temperature"]:.3f}).
 
 ![reliability diagram](model-card-calibration.png)
-{_variants(manifest)}
+{_variants(model_dir)}
 ## Known failure modes
 - **Sarcasm** ({SARCASM_FILE}, n = {sarcasm["n"]}): AvgRec {sarcasm["avg_recall"]:.3f}, accuracy
   {sarcasm["accuracy"]:.3f} — far below the in-domain figures: sarcastic praise is read literally.
@@ -289,18 +289,23 @@ calibrated probabilities on in-domain data; treat them as approximate under doma
     return path
 
 
-def _variants(manifest: dict) -> str:
-    """The opt-in int8 variant's measured accuracy change (training/quantize.py), if the model has one."""
-    v = manifest.get("variants", {}).get("int8")
-    if not v:
+def _variants(model_dir: Path) -> str:
+    """The opt-in int8 variant's measured accuracy change (training/quantize.py), if the model has one built."""
+    from service.artifact import read_manifest, read_variant
+
+    v = read_variant(model_dir, read_manifest(model_dir))
+    if not v or "avg_recall" not in v:
         return ""
     return (
-        "\n## int8 variant (opt-in)\n"
-        "`model-int8.pt`: LSTM and linear weights dynamically quantized to int8 (CPU only, served with "
-        f"`--precision int8`). On the {v['measured_on']}: AvgRec {v['avg_recall']:.4f} vs "
+        "\n## int8 variant (opt-in, built on demand)\n"
+        f"`sentiment quantize {model_dir.name if model_dir.parent.name == 'models' else model_dir}` builds "
+        "`model-int8.pt` (not committed): recurrent and linear weights quantized to int8 with batch-invariant "
+        "activation ranges (CPU only, served with `--precision int8`). "
+        f"On the {v['measured_on']}: AvgRec {v['avg_recall']:.4f} vs "
         f"{v['fp32_avg_recall']:.4f} for fp32 (**{v['avg_recall_delta']:+.4f}**), label agreement "
-        f"{v['label_agreement']:.4f}, largest probability difference {v['max_abs_prob_diff']:.4f}; scores move by "
-        f"up to {v['max_batch_dependence']:.4f} with the other texts of a batch. Speed: docs/benchmarks.md.\n"
+        f"{v['label_agreement']:.4f}, largest probability difference {v['max_abs_prob_diff']:.4f}; a text's scores "
+        f"change by {v['max_batch_dependence']:.1g} between being scored alone and in a batch. "
+        "Speed: docs/benchmarks.md.\n"
     )
 
 

@@ -159,9 +159,9 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
 
 
 def has_int8(model: Path) -> bool:
-    from service.artifact import read_manifest
+    from service.artifact import read_manifest, read_variant
 
-    return "int8" in read_manifest(model).variants
+    return read_variant(model, read_manifest(model)) is not None
 
 
 def machine() -> dict[str, Any]:
@@ -270,7 +270,7 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
         int8 = load_artifact(model, "cpu", precision="int8")
         res["forward_int8"] = forward_throughput(int8, texts[:3000], plan.forward_seconds)
         res["offline_int8"] = offline_scorer(int8, texts[: plan.score_texts])
-        res["int8_variant"] = int8.manifest.variants["int8"]
+        res["int8_variant"] = int8.variant
         _progress(f"int8 offline scorer: {res['offline_int8']['texts_per_s']} texts/s")
         del int8
     res["http"], res["cold_start_s"] = http_suite(model, texts, plan, work)

@@ -7,6 +7,7 @@ import random
 import re
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -181,8 +182,9 @@ def test_json_content_types_are_accepted(url: str):
 def test_wrong_method_and_unknown_path_are_json(url: str):
     r = httpx.get(url + "/predict")
     assert r.status_code == 405 and "use POST" in r.json()["error"]
+    assert r.headers["allow"] == "POST"  # RFC 9110: a 405 says what is allowed
     r = httpx.post(url + "/model", json={})
-    assert r.status_code == 405 and "use GET" in r.json()["error"]
+    assert r.status_code == 405 and "use GET" in r.json()["error"] and r.headers["allow"] == "GET, HEAD"
     r = httpx.get(url + "/no/such/thing")
     assert r.status_code == 404 and r.json()["error"] == "no such endpoint: /no/such/thing"
     assert r.json()["request_id"] == r.headers["x-request-id"]
@@ -269,8 +271,13 @@ def test_request_id_and_json_access_log(server):
     r = httpx.post(url + "/predict", json={"texts": []}, headers={"X-Request-ID": "bad id with spaces"})
     generated = r.headers["x-request-id"]
     assert generated != "bad id with spaces" and r.json()["request_id"] == generated
-    lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-    access = {rec["request_id"]: rec for rec in lines if rec.get("event") == "access"}
+    access: dict[str, dict] = {}
+    for _ in range(50):  # the access line is written once the answer is sent: give the worker a moment
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        access = {rec["request_id"]: rec for rec in lines if rec.get("event") == "access"}
+        if {"test-rid-42", generated} <= access.keys():
+            break
+        time.sleep(0.1)
     assert access["test-rid-42"]["status"] == 200 and access["test-rid-42"]["n_texts"] == 1
     assert access[generated]["status"] == 400 and access[generated]["reason"] == "bad_shape"
 

@@ -76,13 +76,12 @@ def test_fast_path_still_validates_and_authenticates(fast_url: str):
 
 
 def test_int8_precision_is_served_when_asked(tiny_model: Path):
-    manifest = json.loads((tiny_model / "manifest.json").read_text())
-    assert "int8" in manifest["variants"]  # `sentiment train` adds it after export
+    record = json.loads((tiny_model / "model-int8.json").read_text())  # `sentiment train` builds it after export
     texts = make_texts(60, seed=3)
     with running_server(tiny_model, *ARGS, "--precision", "int8") as url:
         info = httpx.get(f"{url}/model", timeout=30).json()
         rows = predict(url, texts).json()
-    assert info["precision"] == "int8" and info["sha256"] == manifest["files"]["model-int8.pt"]
+    assert info["precision"] == "int8" and info["sha256"] == record["sha256"]
     assert len(rows) == 60
     for row in rows:
         assert abs(sum(row["scores"].values()) - 1) < 1e-4

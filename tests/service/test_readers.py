@@ -81,9 +81,10 @@ def test_undecodable_bytes_reported(tmp_path):
 
 def test_unknown_extension_and_missing_file(tmp_path):
     with pytest.raises(InputFormatError, match="cannot tell the format"):
-        list(read_records(str(tmp_path / "a.xlsx")))
-    with pytest.raises(InputFormatError, match="not found"):
-        list(read_records(str(tmp_path / "missing.jsonl")))
+        list(read_records(write(tmp_path / "a.xlsx", "x")))
+    for missing in ("missing.jsonl", "missing.xlsx"):  # a missing file is reported as missing, whatever its name
+        with pytest.raises(InputFormatError, match=f"input file not found: .*{missing}"):
+            list(read_records(str(tmp_path / missing)))
 
 
 def test_tsv_with_header_crlf_and_bom_csv(tmp_path):
@@ -119,3 +120,24 @@ def test_unknown_extension_is_a_clear_error(tmp_path):
     p = write(tmp_path / "a.xlsx", "x")
     with pytest.raises(InputFormatError, match="cannot tell the format"):
         list(read_records(p))
+
+
+@pytest.mark.parametrize("value", [None, float("nan"), "", pytest.param("np.nan", id="numpy-nan")])
+def test_a_null_error_of_any_representation_is_a_good_row(value):
+    """Ray hands an all-null error column back as NaN floats: every null form means "no error"."""
+    import numpy as np
+
+    from service.readers import Record, partition, row_error
+
+    value = np.float64("nan") if value == "np.nan" else value
+    assert row_error(value) is None
+    good, bad = partition([Record(0, 1, "a", "text", error=value), Record(1, 2, "b", None, error="line 2: missing")])
+    assert [r.id for r in good] == ["a"] and [r.id for r in bad] == ["b"]
+
+
+def test_stdin_is_read_as_json_lines_by_default():
+    from service.readers import resolve_format
+
+    assert resolve_format("-") == "jsonl" and resolve_format("-", "txt") == "txt"
+    with pytest.raises(InputFormatError, match="unknown format 'xml'"):
+        resolve_format("-", "xml")

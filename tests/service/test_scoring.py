@@ -299,3 +299,27 @@ def test_int8_scoring_is_marked_in_every_row(tmp_path, tiny_model):
     score_file(load_artifact(tiny_model, "cpu", precision="int8"), str(src), str(out), progress=False)
     rows = read_output(out)
     assert rows and all(r["model_version"].endswith("+int8") for r in rows)
+
+
+def test_stdin_defaults_to_json_lines_and_a_missing_input_says_so(tmp_path, tiny_model):
+    p = cli("-", "-o", "-", "--model", str(tiny_model), "--no-progress", stdin=subprocess.PIPE)
+    out, err = p.communicate('{"id": "a", "text": "I love it"}\n{"id": "b", "text": "worst day"}\n', timeout=120)
+    assert p.returncode == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a", "b"]
+    p = cli(str(tmp_path / "nonexistent"), "-o", str(tmp_path / "x.jsonl"), "--model", str(tiny_model))
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 2 and f"input file not found: {tmp_path / 'nonexistent'}" in err
+    assert "cannot tell the format" not in err
+
+
+def test_json_output_is_strict_even_for_non_finite_input_fields(tmp_path, artifact):
+    """Scores are checked finite; a NaN or Infinity that comes in with the input's own fields is written as null
+    (JSON has no NaN token: a strict reader, e.g. `jq` or Go's encoding/json, would reject the whole file)."""
+    src = tmp_path / "in.jsonl"
+    src.write_text('{"id": 1, "text": "good day", "x": NaN, "y": [Infinity, 2.0]}\n')
+    out = tmp_path / "out.jsonl"
+    score_file(artifact, str(src), str(out), progress=False)
+    line = out.read_text()
+    assert "NaN" not in line and "Infinity" not in line
+    row = json.loads(line, parse_constant=lambda c: pytest.fail(f"non-standard JSON token {c}"))
+    assert row["x"] is None and row["y"] == [None, 2.0]
