@@ -24,9 +24,10 @@ test: setup lint  ## ruff + the whole test suite
 test-fast: setup  ## tests not marked slow
 	$(BIN)/python -m pytest -q -m "not slow"
 
-lint: setup
+lint: setup  ## ruff, and the one-way import contracts of docs/architecture.md (import-linter)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: setup
 	$(BIN)/ruff format .

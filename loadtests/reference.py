@@ -34,7 +34,7 @@ class Tweet:
 
 def clean_tweets(n: int = 2000, data_dir: Path = DATA_DIR) -> list[Tweet]:
     """`n` real tweets with distinct ids and no bad row (every text valid), in file order."""
-    from service.readers import read_records
+    from service.batch.readers import read_records
 
     out: list[Tweet] = []
     seen: set[str] = set()
@@ -67,8 +67,8 @@ class Answer:
 
 def reference_answers(model_dir: Path, precision: str, tweets: Sequence[Tweet]) -> list[Answer]:
     """What the in-process Predictor answers (CPU, the API's rounding)."""
-    from service.artifact import load_artifact
-    from service.predictor import Predictor
+    from service.core.artifact import load_artifact
+    from service.core.predictor import Predictor
 
     predictor = Predictor(load_artifact(model_dir, "cpu", precision=precision))
     rows = predictor.to_rows(predictor.predict_proba([t.text for t in tweets]))

@@ -106,8 +106,8 @@ def run_loadtest(
     texts_file.unlink(missing_ok=True)
     with ExitStack() as stack:
         if url is None:
-            from service.bench import servers
-            from service.processes import free_port
+            from loadtests.bench import servers
+            from loadtests.servers import free_port
 
             port = free_port()
             log = out_dir.parent / "build" / "loadtest-server.log" if out_dir.name == "docs" else None

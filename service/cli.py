@@ -1,7 +1,8 @@
-"""The `sentiment` command: train, evaluate, score, serve.
+"""The `sentiment` command: train, quantize, evaluate, score, serve, bench, loadtest, reliability.
 
-`train` runs the training package in its own process (``python -m training``), so the serving path never
-imports training code or torchtext.
+`train` and `quantize` are handed to the training package, `bench`, `loadtest` and `reliability` to the loadtests
+package, each in its own process (``python -m training``, ``python -m loadtests.cli VERB``): the serving path never
+imports training code, torchtext or the measurement tooling, and a serving-only install (the image) has neither.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from service.settings import DEFAULT_MODEL_DIR  # not service.artifact: that imports torch
+from service.core.manifest import DEFAULT_MODEL_DIR  # not service.core.artifact: that imports torch
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,28 +33,35 @@ def _add_model_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def cmd_train(argv: list[str], module: str = "training") -> int:
+HANDED_OVER = {  # verb -> (package, module run with `python -m`, what it needs)
+    "train": ("training", "training", "the training extra"),
+    "quantize": ("training", "training.quantize", "the training extra"),
+    "bench": ("loadtests", "loadtests.cli", "the dev extra"),
+    "loadtest": ("loadtests", "loadtests.cli", "the dev extra"),
+    "reliability": ("loadtests", "loadtests.cli", "the dev extra"),
+}
+
+
+def hand_over(verb: str, argv: list[str]) -> int:
+    """Run `verb` in the package that owns it, in this process's place (os.execv)."""
     import importlib.util
 
-    if importlib.util.find_spec("training") is None:  # checked, not imported: training runs in a subprocess
+    package, module, needs = HANDED_OVER[verb]
+    if importlib.util.find_spec(package) is None:  # checked, not imported
         print(
-            "error: the training package is not installed here (serving-only install); "
-            "run `make setup` in a full checkout",
+            f"error: `sentiment {verb}` needs the {package} package ({needs}), which this serving-only install "
+            "does not have; run `make setup` in a full checkout",
             file=sys.stderr,
         )
         return 2
-    os.execv(sys.executable, [sys.executable, "-m", module, *argv])
+    verb_args = argv if module.startswith("training") else [verb, *argv]
+    os.execv(sys.executable, [sys.executable, "-m", module, *verb_args])
     return 0  # not reached
 
 
-def cmd_quantize(argv: list[str]) -> int:
-    """`sentiment quantize DIR`: the int8 variant is built by training code (it needs the eager model)."""
-    return cmd_train(argv, module="training.quantize")
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from service.evaluate import evaluate_file
-    from service.metrics import format_report
+    from service.batch.evaluate import evaluate_file
+    from service.core.evaluation import format_report
 
     result = evaluate_file(args.data, args.model, args.format, args.batch_size, args.device, args.precision)
     if args.json:
@@ -67,99 +75,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from service.score_command import run_score
+    from service.batch.command import run_score
 
     return run_score(args)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from service.serve import serve
+    from service.api.serve import serve
 
     return serve(args)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    import signal
-
-    from service.bench.run import DEFAULT_DATA, run_bench
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed bench still stops the servers it started
-
-    res = run_bench(Path(args.model), Path(args.out), quick=args.quick, data_dir=Path(args.data or DEFAULT_DATA))
-    print(json.dumps(res["ratios"], indent=1))
-    print(f"wrote {Path(args.out) / 'benchmarks.md'}", file=sys.stderr)
-    return 0
-
-
-def cmd_loadtest(args: argparse.Namespace) -> int:
-    from loadtests.runner import LoadTestError, run_loadtest
-
-    try:
-        return run_loadtest(
-            model=Path(args.model),
-            url=args.url,
-            users=args.users,
-            spawn_rate=args.spawn_rate,
-            run_time=args.run_time,
-            out_dir=Path(args.out),
-            scenario=args.scenario,
-        )
-    except LoadTestError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-def cmd_reliability(args: argparse.Namespace) -> int:
-    from service.reliability import report
-    from service.reliability.runner import RunConfig, run
-
-    cfg = RunConfig(
-        model=Path(args.model),
-        other_model=Path(args.other_model) if args.other_model else None,
-        scenarios=tuple(args.scenarios.split(",")),
-        generated=args.generated,
-        schema_examples=args.schema_examples,
-        overload_seconds=args.overload_seconds,
-        overload_factor=args.factor,
-        batch_rows=args.batch_rows,
-        full_audit=args.full_audit,
-        log_dir=Path(args.log_dir) if args.log_dir else None,
-    )
-    results = run(cfg)
-    command = f"sentiment reliability --model {args.model} --overload-seconds {args.overload_seconds:g}" + (
-        f" --other-model {args.other_model}" if args.other_model else ""
-    )
-    report.write(results, Path(args.out), Path(args.json) if args.json else None, command)
-    for name, figures, ok in report.summary_rows(results):
-        print(f"{'PASS' if ok else 'n/a ' if ok is None else 'FAIL'}  {name}: {figures}")
-    print(f"wrote {args.out}" + (f" and {args.json}" if args.json else ""), file=sys.stderr)
-    return 0
-
-
-def _add_reliability_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from service.reliability.runner import SCENARIOS
-
-    rl = sub.add_parser("reliability", help="bad input, schema, overload, fault and security scenarios -> report")
-    rl.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory to serve")
-    rl.add_argument(
-        "--other-model",
-        default=None,
-        help="a second model with another vocabulary (e.g. another --limit), for the mismatched-file cases",
-    )
-    rl.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {','.join(SCENARIOS)}")
-    rl.add_argument("--generated", type=int, default=200, help="hypothesis-generated bodies (default: 200)")
-    rl.add_argument("--schema-examples", type=int, default=30, help="schemathesis examples per operation")
-    rl.add_argument("--overload-seconds", type=float, default=15.0, help="length of the overload run (default: 15)")
-    rl.add_argument("--factor", type=float, default=3.0, help="overload as a multiple of saturation (default: 3)")
-    rl.add_argument("--batch-rows", type=int, default=60_000, help="rows of the batch kill/resume input")
-    rl.add_argument("--full-audit", action="store_true", help="pip-audit the whole environment, not the runtime deps")
-    rl.add_argument("--log-dir", default=None, help="keep the servers' logs here")
-    rl.add_argument("--out", default="docs/reliability.md", help="markdown report (default: docs/reliability.md)")
-    rl.add_argument("--json", default="docs/reliability.json", help="JSON figures (default: docs/reliability.json)")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sentiment", description="Tweet sentiment: train, evaluate, score, serve.")
+    p = argparse.ArgumentParser(
+        prog="sentiment", description="Tweet sentiment: train, evaluate, score, serve, measure."
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("train", help="train and export a model (see `sentiment train --help`)", add_help=False)
@@ -176,54 +106,39 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--batch-size", type=int, default=256, help="texts per model batch (default: 256)")
     _add_model_arg(ev)
 
-    from service.score_command import add_score_parser
+    from service.batch.command import add_score_parser
 
     add_score_parser(sub, _add_model_arg)
 
     sv = sub.add_parser("serve", help="serve the model over HTTP (BentoML); flags override SENTIMENT_* variables")
-    from service.serve import add_serve_args
+    from service.api.serve import add_serve_args
 
     add_serve_args(sv)
 
-    be = sub.add_parser("bench", help="measure model, scorer and HTTP throughput; write docs/benchmarks.md")
-    be.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory (default: models/default)")
-    be.add_argument("--out", default="docs", help="output directory (default: docs)")
-    be.add_argument("--data", default=None, help="directory of SemEval .tsv files to draw texts from")
-    be.add_argument("--quick", action="store_true", help="fewer, shorter runs (~2 min instead of ~6)")
-
-    lt = sub.add_parser("loadtest", help="headless locust run against 127.0.0.1 (bounded users and time)")
-    lt.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model to serve (ignored with --url)")
-    lt.add_argument("--url", default=None, help="test this running server instead of starting one")
-    lt.add_argument("--users", type=int, default=32, help="peak simulated users (default: 32, at most 256)")
-    lt.add_argument("--spawn-rate", type=float, default=16, help="users started per second (default: 16)")
-    lt.add_argument("--run-time", type=int, default=60, help="seconds (default: 60, at most 600)")
-    lt.add_argument("--scenario", choices=("mixed", "ramp", "spike"), default="mixed", help="load shape")
-    lt.add_argument("--out", default="docs", help="directory for loadtest_* CSV, HTML and summary")
-
-    _add_reliability_parser(sub)
+    for verb, text in (
+        ("bench", "measure model, scorer and HTTP throughput; write docs/benchmarks.md"),
+        ("loadtest", "headless locust run against 127.0.0.1 (bounded users and time)"),
+        ("reliability", "bad input, schema, overload, fault and security scenarios -> docs/reliability.md"),
+    ):
+        sub.add_parser(verb, help=f"{text} (see `sentiment {verb} --help`)", add_help=False)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "train":
-        return cmd_train(argv[1:])
-    if argv and argv[0] == "quantize":
-        return cmd_quantize(argv[1:])
+    if argv and argv[0] in HANDED_OVER:
+        return hand_over(argv[0], argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "serve":  # before the imports below: the supervisor process must not import torch
         return cmd_serve(args)
-    from service.artifact import ModelLoadError
-    from service.readers import InputFormatError
-    from service.scoring import ScoringError
+    from service.batch.readers import InputFormatError
+    from service.batch.scoring import ScoringError
+    from service.core.manifest import ModelLoadError
 
     handlers = {
         "evaluate": cmd_evaluate,
         "score": cmd_score,
         "serve": cmd_serve,
-        "bench": cmd_bench,
-        "loadtest": cmd_loadtest,
-        "reliability": cmd_reliability,
     }
     try:
         return handlers[args.command](args)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from service.processes import free_port, stop_group, wait_ready
+from loadtests.servers import free_port, stop_group, wait_ready
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
@@ -61,7 +61,7 @@ def poisoned_model(like: Path, out: Path, value: float, min_tokens: int = 1) -> 
 
     import torch
 
-    from service.artifact import MANIFEST_FILE, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, sha256_file
+    from service.core.manifest import MANIFEST_FILE, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, sha256_file
 
     class Poisoned(torch.nn.Module):
         def __init__(self, v: float, n: int) -> None:

@@ -32,7 +32,7 @@ from loadtests.reference import (
     write_jsonl,
 )
 from tests.conftest import DEFAULT_MODEL, REPO, running_server
-from tests.service.test_scoring import read_output
+from tests.service.batch.test_scoring import read_output
 
 pytestmark = pytest.mark.slow
 PRECISIONS = ("fp32", "int8")

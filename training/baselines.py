@@ -1,4 +1,4 @@
-"""Baselines on the same split and the same metric code as the BiLSTM (service.metrics).
+"""Baselines on the same split and the same metric code as the BiLSTM (service.core.evaluation).
 
     python -m training.baselines            # majority class and TF-IDF (word 1-2 + char 2-5 grams) + LR
     python -m training.baselines --json docs/baselines.json
@@ -20,9 +20,9 @@ from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from service.metrics import evaluate_predictions
-from service.readers import LABELS
-from service.tokenizer import tokenize
+from service.core.evaluation import evaluate_predictions
+from service.core.labels import LABELS
+from service.core.tokenizer import tokenize
 from training.config import TrainConfig
 from training.data import load_splits
 

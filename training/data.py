@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from service.readers import LABELS, read_records
+from service.core.labels import LABELS
+from service.core.semeval import read_semeval
 
 SARCASM_FILE = "twitter-2014sarcasm-A.tsv"
 
@@ -46,7 +47,7 @@ def load_pool(data_dir: str | Path) -> tuple[list[Example], int, int]:
     conflicts: set[str] = set()
     dups = 0
     for path in files:
-        for rec in read_records(str(path), fmt="semeval"):
+        for rec in read_semeval(path):
             if rec.error:
                 raise ValueError(f"{path.name}: {rec.error}")
             ex = Example(rec.id, rec.text or "", LABELS.index(rec.label or ""))

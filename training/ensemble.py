@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.artifact import load_artifact
-from service.metrics import evaluate_predictions
-from service.predictor import Predictor
+from service.core.artifact import load_artifact
+from service.core.evaluation import evaluate_predictions
+from service.core.predictor import Predictor
 from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export

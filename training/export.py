@@ -1,7 +1,7 @@
 """Export a trained model to ``models/<name>/``: TorchScript (scripted, not traced) + vocab + manifest.
 
 The export is checked before it is published: the written archive is loaded back through the serving
-path (service.artifact + service.predictor: serving tokenizer, encoder, sha256 checks) and its
+path (service.core.artifact + service.core.predictor: serving tokenizer, encoder, sha256 checks) and its
 probabilities must match the eager model's on real texts within `atol`. Only then is the temporary
 directory renamed over the target, so a failed export never leaves a half-written model behind.
 """
@@ -18,19 +18,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from service.artifact import (
-    FORMAT_VERSION,
-    MANIFEST_FILE,
-    MODEL_FILE,
-    VOCAB_BINDING,
-    VOCAB_FILE,
-    load_artifact,
-    sha256_file,
-)
-from service.features import FeatureConfig
-from service.predictor import Predictor
-from service.readers import LABELS
-from service.tokenizer import TOKENIZER_VERSION
+from service.core.artifact import load_artifact
+from service.core.features import FeatureConfig
+from service.core.labels import LABELS
+from service.core.manifest import FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, sha256_file
+from service.core.predictor import Predictor
+from service.core.tokenizer import TOKENIZER_VERSION
 from training.config import TrainConfig
 from training.train import numericalise, pad_batch
 

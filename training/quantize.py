@@ -9,7 +9,7 @@ int8 scores whatever it is batched with, on every engine. The embedding tables s
 runs on the eager ``nn.Module`` (on a ScriptModule it is a no-op), so the eager model is rebuilt from the exported
 TorchScript archive's weights and the manifest's config: no pickles, no training checkpoint needed.
 
-Before it is recorded the variant is measured through the serving path (service.artifact + predictor) on the
+Before it is recorded the variant is measured through the serving path (service.core.artifact + predictor) on the
 internal test split: AvgRec of fp32 and int8, label agreement, the largest probability difference, and the largest
 change of a text's scores between being scored alone and in a batch (0 by construction). ``model-int8.json``
 keeps these figures and the sha256 of the ``model.pt`` and ``vocab.json`` it was built from, so a variant left
@@ -31,7 +31,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from service.artifact import (
+from service.core.artifact import load_artifact
+from service.core.evaluation import evaluate_predictions
+from service.core.manifest import (
     INT8_FILE,
     INT8_RECORD,
     MANIFEST_FILE,
@@ -39,11 +41,9 @@ from service.artifact import (
     VOCAB_BINDING,
     VOCAB_FILE,
     ModelLoadError,
-    load_artifact,
     sha256_file,
 )
-from service.metrics import evaluate_predictions
-from service.predictor import Predictor, collate
+from service.core.predictor import Predictor, collate
 from training.config import DEFAULT_DATA_DIR, config_from_saved
 from training.model import Ensemble, SentimentRNN, build_model, compact_embeddings
 from training.pinned_int8 import calibrate, pinned_int8

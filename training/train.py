@@ -20,10 +20,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from service.features import PAD_ID, UNK_ID, char_ngram_ids
-from service.metrics import evaluate_predictions, expected_calibration_error
-from service.readers import LABELS
-from service.tokenizer import tokenize
+from service.core.evaluation import evaluate_predictions, expected_calibration_error
+from service.core.features import PAD_ID, UNK_ID, char_ngram_ids
+from service.core.labels import LABELS
+from service.core.tokenizer import tokenize
 from training.config import TrainConfig
 from training.data import Example, Splits
 from training.model import Ensemble, SentimentRNN, compact_embeddings

@@ -1,7 +1,7 @@
 """Numericalisation for training with torchtext: a vocabulary with min-frequency, specials and <unk> default.
 
 Its index -> token list is exported with the model (vocab.json), and serving rebuilds the same mapping from
-it without torchtext (service.features.Encoder), so ids are identical on both sides.
+it without torchtext (service.core.features.Encoder), so ids are identical on both sides.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Iterable
 
 import torchtext
 
-from service.features import PAD, UNK, UNK_ID
-from service.tokenizer import SPECIAL_TOKENS
+from service.core.features import PAD, UNK, UNK_ID
+from service.core.tokenizer import SPECIAL_TOKENS
 
 torchtext.disable_torchtext_deprecation_warning()
 from torchtext.vocab import Vocab, build_vocab_from_iterator  # noqa: E402

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from service.readers import read_records
+from service.batch.readers import read_records
 from tests.conftest import DATA_DIR
 from training.data import load_pool, load_splits, split_pool, write_tsv
 

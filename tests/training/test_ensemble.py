@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from service.artifact import load_artifact
-from service.predictor import Predictor
+from service.core.artifact import load_artifact
+from service.core.predictor import Predictor
 from tests.conftest import train_tiny
 from training.ensemble import combine, fit_class_bias
 

@@ -3,8 +3,9 @@ import json
 import pytest
 import torch
 
-from service.artifact import MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, load_artifact, sha256_file
-from service.predictor import Predictor
+from service.core.artifact import load_artifact
+from service.core.manifest import MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, sha256_file
+from service.core.predictor import Predictor
 from training.config import TrainConfig
 from training.export import ExportParityError, eager_probs, export
 from training.model import SentimentRNN

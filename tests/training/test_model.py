@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from service.features import Encoder, FeatureConfig
+from service.core.features import Encoder, FeatureConfig
 from training.config import TrainConfig
 from training.model import Ensemble, SentimentRNN
 

@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from service.artifact import INT8_FILE, INT8_RECORD, MANIFEST_FILE, ModelLoadError, load_artifact
-from service.predictor import Predictor
+from service.core.artifact import load_artifact
+from service.core.manifest import INT8_FILE, INT8_RECORD, MANIFEST_FILE, ModelLoadError
+from service.core.predictor import Predictor
 from tests.conftest import REPO
-from tests.service.test_app import make_texts
+from tests.service.api.test_app import make_texts
 from training.quantize import add_int8_variant, eager_from_artifact
 
 

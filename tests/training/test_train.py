@@ -7,8 +7,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from service.artifact import load_artifact
-from service.features import Encoder, FeatureConfig
+from service.core.artifact import load_artifact
+from service.core.features import Encoder, FeatureConfig
 from training.config import TrainConfig
 from training.model import Ensemble, SentimentRNN, compact_embeddings
 from training.train import EMA, DistillLoss, adversarial_step

@@ -1,0 +1,78 @@
+"""Service configuration: environment variables with the ``SENTIMENT_`` prefix (CLI flags of
+`sentiment serve` are turned into these), validated by pydantic-settings.
+
+Every field is listed, with its default, in docs/service.md.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.core.manifest import DEFAULT_MODEL_DIR
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SENTIMENT_", extra="ignore")
+
+    model_dir: Path = Field(DEFAULT_MODEL_DIR, description="directory with model.pt, vocab.json, manifest.json")
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$", description="auto | cpu | cuda | cuda:N")
+    precision: str = Field(
+        "fp32",
+        pattern=r"^(fp32|int8)$",
+        description="model weights: fp32 | int8 (CPU only, ~1.7x faster, scores move <= ~0.01 with batch contents)",
+    )
+    host: str = Field("127.0.0.1", description="bind address (0.0.0.0 only when asked, e.g. in a container)")
+    port: int = Field(3000, ge=1, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="server worker processes, each with its own batch queue")
+    threads: int = Field(0, ge=0, description="torch intra-op threads per worker (0 = CPU cores / workers)")
+    batching: bool = Field(True, description="adaptive batching of concurrent /predict requests")
+    max_batch_size: int = Field(256, ge=1, description="texts per model batch (the batcher merges requests up to it)")
+    max_latency_ms: int = Field(2000, ge=10, description="batcher latency budget; requests it would miss get 429")
+    max_batch_wait_ms: float = Field(
+        5.0,
+        ge=0,
+        description="longest wait of BentoML's batcher to fill a batch while the model is idle (hot path only)",
+    )
+    fast_path: bool = Field(
+        True, description="serve valid /predict bodies through the lean hot path into BentoML's batcher (fastpath.py)"
+    )
+    cpu_chunk: int = Field(
+        64,
+        ge=1,
+        description="texts per model forward call on a CPU (a batch is cut into length-sorted chunks of this size)",
+    )
+    max_texts: int = Field(256, ge=1, description="texts per /predict request")
+    max_text_chars: int = Field(2000, ge=1, description="characters (code points) per text")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="request body limit, checked before parsing")
+    max_concurrency: int = Field(256, ge=1, description="API requests in flight (all workers); more get 429")
+    timeout_s: int = Field(30, ge=1, description="request timeout (504 past it)")
+    api_key: SecretStr | None = Field(None, description="when set, API requests need 'Authorization: Bearer <key>'")
+    access_log: bool = Field(True, description="one JSON access-log line per request on stderr")
+    explain_max_tokens: int = Field(64, ge=1, description="tokens occluded by /explain (the model reads at most 64)")
+
+    @model_validator(mode="after")
+    def _check(self) -> ServiceSettings:
+        if self.api_key is not None and not self.api_key.get_secret_value().strip():
+            raise ValueError("api_key is empty; unset SENTIMENT_API_KEY to disable authentication")
+        return self
+
+    @property
+    def intra_op_threads(self) -> int:
+        """Torch intra-op threads per worker: `threads`, else the CPU cores split over the workers with one core
+        left to the HTTP event loops (on 2 cores: 1 thread; measured in docs/benchmarks.md, 2 intra-op threads on
+        2 busy cores spin against the event loop and throughput drops)."""
+        if self.threads:
+            return self.threads
+        return max(1, len(os.sched_getaffinity(0)) // (self.workers + 1))
+
+    @property
+    def max_concurrency_per_worker(self) -> int:
+        return -(-self.max_concurrency // self.workers)
+
+
+def load_settings() -> ServiceSettings:
+    return ServiceSettings()

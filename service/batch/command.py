@@ -1,0 +1,158 @@
+"""The `sentiment score` subcommand: its arguments and the dispatch to an engine (local, ray, or a running API).
+
+Kept apart from cli.py so the parser block there stays one call; heavy imports (torch, ray) happen only in the
+engine that runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+EPILOG = """examples:
+  sentiment score tweets.jsonl -o scored.jsonl
+  sentiment score data.tsv.gz -o scored.parquet --on-error fail
+  cat texts.txt | sentiment score - --format txt -o - > scored.jsonl
+  sentiment score big.csv -o big.scored.csv --resume        # after a crash or Ctrl-C
+  sentiment score shards/ -o scored/ --engine ray --ray-address auto
+  sentiment score tweets.jsonl -o scored.jsonl --via-api http://127.0.0.1:3000
+"""
+
+
+def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    from service.batch.scoring import ScoringSettings
+
+    d = ScoringSettings()
+    sc = sub.add_parser(
+        "score",
+        help="score a file of texts (jsonl, csv, tsv, txt, parquet; .gz; - = stdin); local, Ray or via the API",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sc.add_argument(
+        "input",
+        help="input file, or - for stdin (read as JSON lines unless --format says otherwise); "
+        "--engine ray also reads a directory of shards",
+    )
+    sc.add_argument("-o", "--output", required=True, help="output .jsonl, .csv or .parquet, or - for stdout")
+    sc.add_argument(
+        "--format", default=None, help="semeval|tsv|csv|jsonl|txt|parquet (default: by extension; jsonl for stdin)"
+    )
+    sc.add_argument("--text-field", default="text", help="column/key with the text (default: text)")
+    sc.add_argument("--id-field", default="id", help="column/key with the row id (default: id, else the row number)")
+    sc.add_argument("--batch-size", type=int, default=d.batch_size, help=f"texts per forward (default: {d.batch_size})")
+    sc.add_argument(
+        "--window", type=int, default=d.window, help=f"rows sorted, scored and committed together (default: {d.window})"
+    )
+    sc.add_argument(
+        "--on-error",
+        choices=("skip", "fail"),
+        default=d.on_error,
+        help="bad rows: set aside in OUTPUT.rejects.jsonl, or stop the job (default: %(default)s)",
+    )
+    sc.add_argument("--resume", action="store_true", help="continue an interrupted run of the same job")
+    sc.add_argument("--restart", action="store_true", help="discard an interrupted run and start over")
+    sc.add_argument("--engine", choices=("local", "ray"), default="local", help="local streaming or Ray Data")
+    sc.add_argument("--ray-address", default=None, help="join this Ray cluster (e.g. auto, ray://host:10001)")
+    sc.add_argument("--ray-actors", type=int, default=None, help="model replicas (default: CPUs / 2, GPUs if any)")
+    sc.add_argument("--via-api", metavar="URL", default=None, help="score through a running `sentiment serve`")
+    sc.add_argument("--api-key", default=None, help="bearer token for --via-api")
+    sc.add_argument("--json", action="store_true", help="print the summary as one JSON line (on stderr)")
+    sc.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_model_arg(sc)
+
+
+def _same_file(a: str, b: str) -> bool:
+    return a != "-" and b != "-" and Path(a).resolve() == Path(b).resolve()
+
+
+def run_score(args: argparse.Namespace) -> int:
+    if _same_file(args.input, args.output):
+        print("error: the output would overwrite the input", file=sys.stderr)
+        return 2
+    if args.batch_size < 1 or args.window < 1:
+        print("error: --batch-size and --window must be >= 1", file=sys.stderr)
+        return 2
+    if args.via_api and args.engine == "ray":
+        print("error: --via-api and --engine ray are two different engines; pick one", file=sys.stderr)
+        return 2
+    if args.via_api and (args.precision != "fp32" or args.device != "auto"):
+        print(
+            "error: --precision and --device choose the local model; with --via-api the server's settings decide "
+            "(start it with `sentiment serve --precision int8`)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.via_api:
+        from service.batch.engines.api import score_file_via_api
+
+        summary = score_file_via_api(
+            args.via_api,
+            args.input,
+            args.output,
+            fmt=args.format,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            batch_size=min(args.batch_size, 256),
+            window=args.window,
+            on_error=args.on_error,
+            resume=args.resume,
+            restart=args.restart,
+            progress=not args.no_progress,
+            api_key=args.api_key,
+        )
+    elif args.engine == "ray":
+        if args.resume:
+            print("error: --resume is for the local engine (Ray retries failed tasks itself)", file=sys.stderr)
+            return 2
+        from service.batch.engines.ray import score_with_ray
+
+        summary = score_with_ray(
+            args.model,
+            args.input,
+            args.output,
+            fmt=args.format,
+            text_field=args.text_field,
+            id_field=args.id_field,
+            batch_size=args.batch_size,
+            window=args.window,
+            on_error=args.on_error,
+            address=args.ray_address,
+            actors=args.ray_actors,
+            device=args.device,
+            precision=args.precision,
+            progress=not args.no_progress,
+        )
+    else:
+        from service.batch.scoring import score_file
+        from service.core.artifact import load_artifact
+
+        artifact = load_artifact(args.model, args.device, precision=getattr(args, "precision", "fp32"))
+        try:
+            summary = score_file(
+                artifact,
+                args.input,
+                args.output,
+                fmt=args.format,
+                text_field=args.text_field,
+                id_field=args.id_field,
+                batch_size=args.batch_size,
+                window=args.window,
+                on_error=args.on_error,
+                resume=args.resume,
+                restart=args.restart,
+                progress=not args.no_progress,
+            )
+        except KeyboardInterrupt:
+            if args.output != "-" and args.input != "-":
+                print(
+                    "interrupted: everything committed so far is kept; run the same command with --resume to go on",
+                    file=sys.stderr,
+                )
+            raise
+    print(json.dumps(summary.as_dict()) if args.json else summary.describe(), file=sys.stderr)
+    return 0

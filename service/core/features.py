@@ -1,0 +1,96 @@
+"""Text -> model input tensors. Shared by training (via import) and serving, so both encode identically.
+
+A text becomes
+* word ids: one per token, looked up in the model's vocabulary (0 = padding, 1 = unknown);
+* sub-word ids: for each token up to ``max_ngrams`` hashed character n-grams of ``<token>`` (fastText style),
+  in ``1..buckets`` (0 = padding). They give unknown and misspelt words a representation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import torch
+
+from service.core.tokenizer import SPECIAL_TOKENS, tokenize
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+_FNV_OFFSET, _FNV_PRIME = 0x811C9DC5, 0x01000193
+
+
+def fnv1a(s: str) -> int:
+    """32-bit FNV-1a of the UTF-8 bytes: a stable hash (Python's hash() is salted per process)."""
+    h = _FNV_OFFSET
+    for b in s.encode("utf-8", "surrogatepass"):
+        h = ((h ^ b) * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+@lru_cache(maxsize=200_000)
+def char_ngram_ids(token: str, buckets: int, n_min: int, n_max: int, max_ngrams: int) -> tuple[int, ...]:
+    """Hashed character n-gram ids of one token, each in 1..buckets."""
+    if buckets <= 0 or token in SPECIAL_TOKENS:
+        return ()
+    w = f"<{token}>"
+    grams = [w[i : i + n] for n in range(n_min, n_max + 1) for i in range(len(w) - n + 1)]
+    return tuple(fnv1a(g) % buckets + 1 for g in grams[:max_ngrams])
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    max_len: int = 64  # tokens kept per text (the rest is cut)
+    subword_buckets: int = 20_000  # 0 disables sub-word features
+    ngram_min: int = 3
+    ngram_max: int = 5
+    max_ngrams: int = 16  # per token
+
+
+@dataclass
+class Encoded:
+    word_ids: list[int]
+    sub_ids: list[tuple[int, ...]]
+    n_oov: int  # tokens not in the vocabulary (for monitoring)
+
+    @property
+    def length(self) -> int:
+        return len(self.word_ids)
+
+
+class Encoder:
+    """Tokenise, numericalise and pad. `itos` is the vocabulary (index -> token) stored with the model."""
+
+    def __init__(self, itos: Sequence[str], cfg: FeatureConfig) -> None:
+        if len(itos) < 2 or itos[PAD_ID] != PAD or itos[UNK_ID] != UNK:
+            raise ValueError(f"vocabulary must start with {PAD!r}, {UNK!r}")
+        self.itos = list(itos)
+        self.stoi = {t: i for i, t in enumerate(self.itos)}
+        self.cfg = cfg
+
+    def encode_tokens(self, tokens: Sequence[str]) -> Encoded:
+        cfg = self.cfg
+        tokens = list(tokens[: cfg.max_len]) or [UNK]  # a text without tokens still gets one step
+        ids = [self.stoi.get(t, UNK_ID) for t in tokens]
+        subs = [char_ngram_ids(t, cfg.subword_buckets, cfg.ngram_min, cfg.ngram_max, cfg.max_ngrams) for t in tokens]
+        return Encoded(ids, subs, sum(1 for i in ids if i == UNK_ID))
+
+    def encode(self, text: str) -> Encoded:
+        return self.encode_tokens(tokenize(text))
+
+    def collate(self, batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Pad a batch: word_ids (B, T), sub_ids (B, T, S), lengths (B,), all int64 on the CPU."""
+        B = len(batch)
+        T = max(e.length for e in batch)
+        S = max(1, max((len(s) for e in batch for s in e.sub_ids), default=1))
+        word = torch.zeros((B, T), dtype=torch.long)
+        sub = torch.zeros((B, T, S), dtype=torch.long)
+        lengths = torch.empty(B, dtype=torch.long)
+        for b, e in enumerate(batch):
+            word[b, : e.length] = torch.tensor(e.word_ids, dtype=torch.long)
+            for t, grams in enumerate(e.sub_ids):
+                if grams:
+                    sub[b, t, : len(grams)] = torch.tensor(grams, dtype=torch.long)
+            lengths[b] = e.length
+        return word, sub, lengths

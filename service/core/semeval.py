@@ -1,0 +1,82 @@
+"""The labelled data's format: SemEval-2017 Task 4A TSV (``id<TAB>label<TAB>text``, no header).
+
+Read by training (the pool), evaluation and the batch readers alike. Quirks handled (see
+../shared/data/semeval2017-task4a/README.md): trailing empty fields, texts wrapped in double quotes (sometimes
+unmatched), JSON-style escapes (``\\u2019``), no final newline, CRLF line ends, blank lines. A malformed line is not
+raised: it comes out as a `Record` with `error` set and its line number.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+from service.core.labels import LABELS
+from service.core.records import Record, check_text
+
+_JSON_ESCAPE_RE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
+
+
+def decode_json_escapes(text: str) -> str:
+    r"""Turn literal ``\u2019``-style escapes (including surrogate pairs) into the real characters."""
+
+    def _sub(m: re.Match[str]) -> str:
+        units = [int(h, 16) for h in m.group().split("\\u")[1:]]
+        raw = b"".join(u.to_bytes(2, "big") for u in units)
+        return raw.decode("utf-16-be", errors="replace")
+
+    return _JSON_ESCAPE_RE.sub(_sub, text)
+
+
+def clean_semeval_text(text: str) -> str:
+    """Undo the SemEval file quirks: JSON escapes and wrapping double quotes."""
+    text = decode_json_escapes(text)
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        text = text[1:-1].replace('""', '"')
+    return text
+
+
+def looks_like_semeval(first_line: str) -> bool:
+    """A first line of ``id<TAB>label<TAB>text`` with a known label (a TSV without a header row)."""
+    parts = first_line.rstrip("\r\n").split("\t")
+    return len(parts) >= 3 and parts[1].strip().lower() in LABELS
+
+
+def parse_semeval(lines: Iterable[str], start_line: int = 1) -> Iterator[Record]:
+    """Records of SemEval lines (label lower-cased; the ``id`` and ``label`` columns also in ``fields``)."""
+    i = -1  # data-row index: blank lines are not rows
+    for offset, raw in enumerate(lines):
+        line_no = start_line + offset
+        line = raw.rstrip("\r\n")
+        if not line.strip():
+            continue
+        i += 1
+        parts = line.split("\t")
+        if len(parts) < 3:
+            yield Record(i, line_no, str(line_no), None, error=f"line {line_no}: expected id<TAB>label<TAB>text")
+            continue
+        text = "\t".join(parts[2:]).rstrip("\t")
+        label = parts[1].strip().lower()
+        rec = Record(
+            i, line_no, parts[0].strip(), clean_semeval_text(text), label, {"id": parts[0].strip(), "label": label}
+        )
+        if label not in LABELS:
+            rec.error = f"line {line_no}: label {parts[1]!r} is not one of {', '.join(LABELS)}"
+        yield check_text(rec)
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """A text file (``.gz`` decompressed) as UTF-8, undecodable bytes kept through ``surrogateescape``."""
+    p = Path(path)
+    raw: IO[bytes] = gzip.open(p, "rb") if p.name.lower().endswith(".gz") else open(p, "rb")
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+
+
+def read_semeval(path: str | Path) -> Iterator[Record]:
+    """The records of one SemEval file (plain or ``.gz``)."""
+    with open_text(path) as f:
+        yield from parse_semeval(f)

@@ -1,0 +1,54 @@
+"""Security basics against real servers: API key, exposed endpoints, size limit before parsing, static checks."""
+
+from urllib.parse import urlsplit
+
+import pytest
+
+from loadtests.reliability import security
+from loadtests.reliability.server import running
+
+KEY = "test-key-" + "0123456789abcdef" * 2
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tiny_model):
+    with running(tiny_model, env={"SENTIMENT_API_KEY": KEY}) as s:
+        yield s
+
+
+def test_api_key_required_and_health_open(keyed_server):
+    r = security.api_key_checks(keyed_server.host, keyed_server.port, KEY)
+    assert r["all_wrong_denied_401"], r
+    assert r["right_key_ok"], r
+    assert r["health_open"], r
+
+
+def test_api_key_compared_in_constant_time():
+    r = security.constant_time_compare()
+    assert r["ok"], r
+
+
+def test_no_management_or_debug_endpoints(tiny_server):
+    u = urlsplit(tiny_server)
+    r = security.exposed_endpoints(tiny_server, u.hostname, u.port)
+    assert r["debug_paths_exposed"] == {}
+    assert r["unexpected_paths"] == []
+    assert "/predict" in r["openapi_paths"]
+
+
+def test_body_size_limit_is_enforced_before_parsing(tiny_server):
+    u = urlsplit(tiny_server)
+    r = security.size_limit_before_parsing(u.hostname, u.port, 1_048_576)
+    assert r["announced_oversize_status"] == 413, r
+    assert r["chunked_oversize_status"] == 413, r
+
+
+def test_runtime_requirements_are_pinned():
+    pins = security.runtime_requirements()
+    assert any(p.startswith("torch==") for p in pins)
+    assert all("==" in p for p in pins)
+
+
+def test_container_runs_as_non_root():
+    r = security.container_user()
+    assert r["ok"], r

@@ -1,0 +1,100 @@
+import json
+import pickle
+import shutil
+
+import pytest
+
+from service.core.artifact import load_artifact
+from service.core.manifest import MANIFEST_FILE, MODEL_FILE, ModelLoadError, sha256_file
+from service.core.predictor import Predictor
+
+
+@pytest.fixture()
+def model_copy(tiny_model, tmp_path):
+    dst = tmp_path / "m"
+    shutil.copytree(tiny_model, dst)
+    return dst
+
+
+def test_loads_and_predicts(tiny_model):
+    art = load_artifact(tiny_model, "cpu")
+    preds = Predictor(art).predict(["I love this", "I hate this", "the bus leaves at 5"])
+    assert len(preds) == 3
+    for p in preds:
+        assert p.label in ("negative", "neutral", "positive")
+        assert sum(p.scores.values()) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_flipped_byte_is_refused(model_copy):
+    path = model_copy / MODEL_FILE
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="sha256 mismatch"):
+        load_artifact(model_copy)
+
+
+def test_manifest_with_wrong_hash_is_refused(model_copy):
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    m["files"][MODEL_FILE] = "0" * 64
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    with pytest.raises(ModelLoadError, match="sha256 mismatch"):
+        load_artifact(model_copy)
+
+
+class Evil:
+    def __reduce__(self):
+        return (exec, ("open('/tmp/pwned-by-model', 'w').write('x')",))
+
+
+def test_pickle_pretending_to_be_a_model_is_never_unpickled(model_copy, tmp_path):
+    path = model_copy / MODEL_FILE
+    path.write_bytes(pickle.dumps(Evil()))
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    m["files"][MODEL_FILE] = sha256_file(path)  # even with a matching hash
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    with pytest.raises(ModelLoadError, match="not a TorchScript archive"):
+        load_artifact(model_copy)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_symlink_outside_model_dir_is_refused(model_copy, tiny_model, tmp_path):
+    outside = tmp_path / "elsewhere.pt"
+    shutil.copy(tiny_model / MODEL_FILE, outside)
+    (model_copy / MODEL_FILE).unlink()
+    (model_copy / MODEL_FILE).symlink_to(outside)
+    with pytest.raises(ModelLoadError, match="outside the model directory"):
+        load_artifact(model_copy)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda m: m.update(tokenizer_version="tweet-v0"), "tokenizer"),
+        (lambda m: m.update(format_version=99), "format"),
+        (lambda m: m.pop("labels"), "not a valid manifest"),
+    ],
+)
+def test_incompatible_manifests_are_refused(model_copy, mutate, message):
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    mutate(m)
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    with pytest.raises(ModelLoadError, match=message):
+        load_artifact(model_copy)
+
+
+def test_missing_directory_and_manifest(tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        load_artifact(tmp_path / "nope")
+    with pytest.raises(ModelLoadError, match="no manifest.json"):
+        load_artifact(tmp_path)
+
+
+def test_vocabulary_of_another_model_is_refused_even_with_a_matching_manifest(model_copy):
+    vocab = json.loads((model_copy / "vocab.json").read_text())
+    (model_copy / "vocab.json").write_text(json.dumps([*vocab, "an-extra-token"]))
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    m["files"]["vocab.json"] = sha256_file(model_copy / "vocab.json")
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    with pytest.raises(ModelLoadError, match="another vocabulary"):
+        load_artifact(model_copy)
