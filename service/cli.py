@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":  # before the imports below: the supervisor process must not import torch
         return cmd_serve(args)
     from service.batch.readers import InputFormatError
-    from service.batch.scoring import ScoringError
+    from service.batch.rows import ScoringError
     from service.core.manifest import ModelLoadError
 
     handlers = {

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from service.batch.engines.api import ApiScorer
-from service.batch.scoring import ScoringError, score_file
+from service.batch.engines.local import score_file
+from service.batch.rows import ScoringError
 from service.core.artifact import load_artifact
 from service.core.predictor import InvalidScores, Predictor, check_probabilities
 from tests.conftest import poisoned_model, running_server

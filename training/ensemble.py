@@ -26,7 +26,8 @@ from torch import nn
 
 from service.core.artifact import load_artifact
 from service.core.evaluation import evaluate_predictions
-from service.core.predictor import Predictor
+from service.core.manifest import read_manifest
+from service.core.predictor import Predictor, forward_sorted
 from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export
@@ -68,16 +69,9 @@ def fit_class_bias(log_probs: np.ndarray, gold: np.ndarray, span: float = 1.5, s
 def member_log_probs(model: Combined, texts: list[str], artifact_dir: Path) -> np.ndarray:
     """Unbiased log-mean probabilities (N, C) through the serving encoder."""
     art = load_artifact(artifact_dir, "cpu", require_binding=False)
-    pred = Predictor(art)
-    enc = pred.encode(texts)
-    out = np.empty((len(texts), 3), dtype=np.float32)
-    order = sorted(range(len(enc)), key=lambda i: enc[i].length)
-    with torch.no_grad():
-        for start in range(0, len(order), 512):
-            idx = order[start : start + 512]
-            word, sub, lengths = art.encoder.collate([enc[i] for i in idx])
-            out[idx] = (model.logits(word, sub, lengths) - model.class_bias).numpy()
-    return out
+    enc = Predictor(art).encode(texts)
+    unbiased = lambda w, s, n: model.logits(w, s, n) - model.class_bias  # noqa: E731  (B, C)
+    return forward_sorted(unbiased, enc, 512, torch.device("cpu"), len(art.labels))  # (N, C)
 
 
 def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, Any]:
@@ -126,11 +120,9 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
         data_info=manifests[0]["data"],
         parity_texts=val_texts[:256],
     )
-    manifest_path = path / "manifest.json"
-    manifest = json.loads(manifest_path.read_text())
-    manifest["config"] = config
-    manifest_path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
-    # the manifest's sha256 list covers model.pt and vocab.json only, so editing it keeps the artifact valid
+    manifest = read_manifest(path)
+    manifest.config = config
+    manifest.write(path)  # the manifest's sha256 list covers model.pt and vocab.json only: still valid
     return {
         "model_dir": str(path),
         "version": version,

@@ -19,41 +19,23 @@ import torch
 from torch import nn
 
 from service.core.artifact import load_artifact
-from service.core.features import FeatureConfig
+from service.core.features import Encoder, collate
 from service.core.labels import LABELS
-from service.core.manifest import FORMAT_VERSION, MANIFEST_FILE, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, sha256_file
+from service.core.manifest import FORMAT_VERSION, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, Manifest, sha256_file
 from service.core.predictor import Predictor
 from service.core.tokenizer import TOKENIZER_VERSION
-from training.config import TrainConfig
-from training.train import numericalise, pad_batch
+from training.config import TrainConfig, feature_config
 
 
 class ExportParityError(RuntimeError):
     pass
 
 
-class _ItosVocab:
-    """The minimal torchtext-Vocab surface `numericalise` uses, from an index -> token list."""
-
-    def __init__(self, itos: list[str]) -> None:
-        self._stoi = {t: i for i, t in enumerate(itos)}
-
-    def lookup_indices(self, tokens: list[str]) -> list[int]:
-        return [self._stoi.get(t, 1) for t in tokens]
-
-
-def feature_config(cfg: TrainConfig) -> FeatureConfig:
-    return FeatureConfig(cfg.max_len, cfg.subword_buckets, cfg.ngram_min, cfg.ngram_max, cfg.max_ngrams)
-
-
 @torch.no_grad()
 def eager_probs(model: nn.Module, texts: list[str], itos: list[str], cfg: TrainConfig) -> torch.Tensor:
-    """The training-side path: training numericalisation + eager module. (N, C)."""
-    from training.data import Example
-
-    t = numericalise([Example(str(i), s, 0) for i, s in enumerate(texts)], _ItosVocab(itos), cfg)
-    word, sub, lengths = pad_batch(t, list(range(len(texts))))
-    return model.eval()(word, sub, lengths)
+    """The eager module on the serving encoder's tensors: (N, C)."""
+    encoder = Encoder(itos, feature_config(cfg))
+    return model.eval()(*collate([encoder.encode(t) for t in texts]))
 
 
 def export(
@@ -77,24 +59,22 @@ def export(
         scripted = torch.jit.script(model)
         (tmp / VOCAB_FILE).write_text(json.dumps(itos, ensure_ascii=False), encoding="utf-8")
         scripted.save(str(tmp / MODEL_FILE), _extra_files={VOCAB_BINDING: sha256_file(tmp / VOCAB_FILE)})
-        temperature = float(model.temperature) if hasattr(model, "temperature") else 1.0
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "name": name,
-            "version": version,
-            "labels": list(LABELS),
-            "tokenizer_version": TOKENIZER_VERSION,
-            "features": feature_config(cfg).__dict__,
-            "files": {MODEL_FILE: sha256_file(tmp / MODEL_FILE), VOCAB_FILE: sha256_file(tmp / VOCAB_FILE)},
-            "temperature": temperature,
-            "metrics": metrics,
-            "config": cfg.to_dict(),
-            "data": data_info,
-            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "torch_version": torch.__version__,
-            "inputs": "forward(word_ids int64 (B,T), sub_ids int64 (B,T,S), lengths int64 (B,)) -> probs (B,3)",
-        }
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            name=name,
+            version=version,
+            labels=list(LABELS),
+            tokenizer_version=TOKENIZER_VERSION,
+            features=feature_config(cfg).__dict__,
+            files={MODEL_FILE: sha256_file(tmp / MODEL_FILE), VOCAB_FILE: sha256_file(tmp / VOCAB_FILE)},
+            temperature=float(model.temperature) if hasattr(model, "temperature") else 1.0,
+            metrics=metrics,
+            config=cfg.to_dict(),
+            data=data_info,
+            created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            torch_version=torch.__version__,
+        )
+        manifest.write(tmp)
 
         served = Predictor(load_artifact(tmp, device="cpu")).predict_proba(parity_texts)
         expected = eager_probs(model, parity_texts, itos, cfg).numpy()
@@ -104,8 +84,8 @@ def export(
                 f"TorchScript/serving output differs from eager by {diff:.2e} (> {atol:.0e}) "
                 f"on {len(parity_texts)} texts; nothing was written to {out_dir}"
             )
-        manifest["parity"] = {"texts": len(parity_texts), "max_abs_diff": diff, "atol": atol}
-        (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        manifest.parity = {"texts": len(parity_texts), "max_abs_diff": diff, "atol": atol}
+        manifest.write(tmp)
         tmp.chmod(0o755)  # mkdtemp makes it 0700: the container's non-root user must read a mounted model
         if out_dir.exists():
             shutil.rmtree(out_dir)

@@ -52,15 +52,8 @@ def test_probabilities(model_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndar
     art = load_artifact(model_dir, "cpu")
     pred = Predictor(art)
     enc = pred.encode([e.text for e in s.test])
-    calibrated = pred.forward(enc)
-    order = sorted(range(len(enc)), key=lambda i: enc[i].length)
-    logits = np.empty_like(calibrated)
-    with torch.no_grad():
-        for start in range(0, len(order), 512):
-            idx = order[start : start + 512]
-            word, sub, lengths = art.encoder.collate([enc[i] for i in idx])
-            logits[idx] = art.module.logits(word, sub, lengths).numpy()
-    raw = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+    calibrated = pred.forward(enc)  # (N, C)
+    raw = torch.softmax(torch.from_numpy(pred.logits(enc)), dim=1).numpy()  # (N, C), before temperature scaling
     return calibrated, raw, np.array([e.label for e in s.test])
 
 
@@ -274,7 +267,10 @@ temperature scaling (T = {manifest["temperature"]:.3f}).
 - **Negation** (hand-written probes):
 {
         _table(
-            [[t, g, p.label, f"{max(p.scores.values()):.2f}"] for (t, g), p in zip(NEGATION_PROBES, pred, strict=True)],
+            [
+                [t, g, p.label, f"{max(p.scores.model_dump().values()):.2f}"]
+                for (t, g), p in zip(NEGATION_PROBES, pred, strict=True)
+            ],
             ["text", "expected", "predicted", "confidence"],
         )
     }

@@ -33,6 +33,7 @@ from torch import nn
 
 from service.core.artifact import load_artifact
 from service.core.evaluation import evaluate_predictions
+from service.core.features import collate
 from service.core.manifest import (
     INT8_FILE,
     INT8_RECORD,
@@ -41,9 +42,10 @@ from service.core.manifest import (
     VOCAB_BINDING,
     VOCAB_FILE,
     ModelLoadError,
+    read_manifest,
     sha256_file,
 )
-from service.core.predictor import Predictor, collate
+from service.core.predictor import Predictor
 from training.config import DEFAULT_DATA_DIR, config_from_saved
 from training.model import Ensemble, SentimentRNN, build_model, compact_embeddings
 from training.pinned_int8 import calibrate, pinned_int8
@@ -89,12 +91,11 @@ def _avg_recall(probs: np.ndarray, gold: list[int]) -> float:
 
 def _drop_legacy_variant(model_dir: Path) -> None:
     """Artifacts of before 2026-12 listed the variant in manifest.json; it now lives in its own record."""
-    manifest_path = model_dir / MANIFEST_FILE
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    if "int8" in manifest.get("variants", {}) or INT8_FILE in manifest["files"]:
-        manifest.get("variants", {}).pop("int8", None)
-        manifest["files"].pop(INT8_FILE, None)
-        _write_json(manifest_path, manifest)
+    manifest = read_manifest(model_dir)
+    if "int8" in manifest.variants or INT8_FILE in manifest.files:
+        manifest.variants.pop("int8", None)
+        manifest.files.pop(INT8_FILE, None)
+        manifest.write(model_dir)
 
 
 def add_int8_variant(

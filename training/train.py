@@ -21,10 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from service.core.evaluation import evaluate_predictions, expected_calibration_error
-from service.core.features import PAD_ID, UNK_ID, char_ngram_ids
+from service.core.features import PAD_ID, UNK_ID, Encoded, Encoder, collate
 from service.core.labels import LABELS
+from service.core.predictor import forward_sorted
 from service.core.tokenizer import tokenize
-from training.config import TrainConfig
+from training.config import TrainConfig, feature_config
 from training.data import Example, Splits
 from training.model import Ensemble, SentimentRNN, compact_embeddings
 from training.vocab import build_vocab
@@ -32,14 +33,13 @@ from training.vocab import build_vocab
 
 @dataclass
 class Tensors:
-    """A split numericalised once: ragged rows kept as lists, padded per batch."""
+    """A split encoded once by the serving encoder (service.core.features.Encoder), padded per batch."""
 
-    word: list[list[int]]
-    sub: list[list[tuple[int, ...]]]
+    encoded: list[Encoded]
     labels: torch.Tensor  # (N,)
 
     def __len__(self) -> int:
-        return len(self.word)
+        return len(self.encoded)
 
 
 @dataclass
@@ -57,28 +57,15 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def numericalise(examples: list[Example], vocab: Any, cfg: TrainConfig) -> Tensors:
-    word, sub = [], []
-    for ex in examples:
-        toks = tokenize(ex.text)[: cfg.max_len] or ["<unk>"]
-        word.append(vocab.lookup_indices(toks))
-        sub.append([char_ngram_ids(t, cfg.subword_buckets, cfg.ngram_min, cfg.ngram_max, cfg.max_ngrams) for t in toks])
-    return Tensors(word, sub, torch.tensor([ex.label for ex in examples], dtype=torch.long))
+def numericalise(examples: list[Example], itos: list[str], cfg: TrainConfig) -> Tensors:
+    """Token ids and hashed char n-grams of every example, exactly as serving computes them."""
+    encoder = Encoder(itos, feature_config(cfg))
+    return Tensors([encoder.encode(ex.text) for ex in examples], torch.tensor([ex.label for ex in examples]))
 
 
 def pad_batch(t: Tensors, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """word (B,T), sub (B,T,S), lengths (B,)."""
-    lengths = torch.tensor([len(t.word[i]) for i in idx], dtype=torch.long)
-    T = int(lengths.max())
-    S = max(1, max((len(g) for i in idx for g in t.sub[i]), default=1))
-    word = torch.full((len(idx), T), PAD_ID, dtype=torch.long)
-    sub = torch.zeros((len(idx), T, S), dtype=torch.long)
-    for b, i in enumerate(idx):
-        word[b, : lengths[b]] = torch.tensor(t.word[i])
-        for k, grams in enumerate(t.sub[i]):
-            if grams:
-                sub[b, k, : len(grams)] = torch.tensor(grams)
-    return word, sub, lengths
+    """word (B,T), sub (B,T,S), lengths (B,): the serving collate."""
+    return collate([t.encoded[i] for i in idx])
 
 
 def bucketed_batches(t: Tensors, batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -88,7 +75,7 @@ def bucketed_batches(t: Tensors, batch_size: int, rng: random.Random) -> list[li
     chunk = batch_size * 50
     batches = []
     for s in range(0, len(idx), chunk):
-        part = sorted(idx[s : s + chunk], key=lambda i: len(t.word[i]))
+        part = sorted(idx[s : s + chunk], key=lambda i: t.encoded[i].length)
         batches += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
@@ -177,16 +164,10 @@ class EMA:
             avg.mul_(d).add_(p.detach(), alpha=1 - d)
 
 
-@torch.no_grad()
 def predict_logits(model: nn.Module, t: Tensors, device: torch.device, batch_size: int = 512) -> torch.Tensor:
+    """Unscaled class scores (N, C) of a split, through the serving loop (length-sorted chunks)."""
     model.eval()
-    order = sorted(range(len(t)), key=lambda i: len(t.word[i]))
-    out = torch.empty((len(t), len(LABELS)))
-    for s in range(0, len(order), batch_size):
-        idx = order[s : s + batch_size]
-        word, sub, lengths = pad_batch(t, idx)
-        out[idx] = model.logits(word.to(device), sub.to(device), lengths).float().cpu()
-    return out
+    return torch.from_numpy(forward_sorted(model.logits, t.encoded, batch_size, device, len(LABELS)))
 
 
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
@@ -224,9 +205,9 @@ class Prepared:
 
 
 def prepare(splits: Splits, cfg: TrainConfig) -> Prepared:
-    vocab = build_vocab((tokenize(ex.text)[: cfg.max_len] for ex in splits.train), cfg.min_freq)
-    train_t, val_t, test_t = (numericalise(s, vocab, cfg) for s in (splits.train, splits.val, splits.test))
-    return Prepared(vocab.get_itos(), train_t, val_t, test_t)
+    itos = build_vocab((tokenize(ex.text)[: cfg.max_len] for ex in splits.train), cfg.min_freq).get_itos()
+    train_t, val_t, test_t = (numericalise(s, itos, cfg) for s in (splits.train, splits.val, splits.test))
+    return Prepared(itos, train_t, val_t, test_t)
 
 
 def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResult:

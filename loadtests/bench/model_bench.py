@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
-from service.batch.scoring import score_file
+from service.batch.engines.local import score_file
 from service.core.artifact import Artifact
-from service.core.predictor import Predictor, collate
+from service.core.features import collate
+from service.core.predictor import Predictor
 
 BATCH_SIZES = (1, 8, 32, 128, 512)
 LENGTH_BUCKETS = {"short (<=12 tokens)": (1, 12), "medium (13-30)": (13, 30), "long (31+)": (31, 10_000)}

@@ -16,26 +16,18 @@ from typing import Annotated
 
 import bentoml
 from bentoml.validators import ContentType
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from service.api.middleware import STATE, ServiceMiddleware, middleware_options
+from service.api.middleware import ServiceMiddleware, middleware_options
 from service.api.settings import load_settings
+from service.api.state import ServiceState
+from service.api.validation import TEXT_PATTERN
+from service.core.schemas import Prediction, Scores
 
 settings = load_settings()
+STATE = ServiceState()
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=settings.max_text_chars, pattern=r"\S")]
-
-
-class Scores(BaseModel):
-    negative: float
-    neutral: float
-    positive: float
-
-
-class Prediction(BaseModel):
-    label: str
-    scores: Scores
-
+Text = Annotated[str, StringConstraints(min_length=1, max_length=settings.max_text_chars, pattern=TEXT_PATTERN)]
 
 # Declaring the output's media type spares BentoML a JSON-schema build per response (see docs/benchmarks.md);
 # SENTIMENT_BENCH_PLAIN_OUTPUT=1 measures the service without it.
@@ -83,8 +75,8 @@ FIXED_ROW = FIXED.model_dump()
     tracing={"excluded_urls": "/predict"},
 )
 class NoopFastSentiment:
-    def __init__(self) -> None:
-        STATE["model_info"] = {"name": "noop"}  # the middleware takes the hot path once a model is "loaded"
+    def __init__(self) -> None:  # the middleware takes the hot path once a model is "loaded"
+        STATE.model_ready({"name": "noop"}, None, self.predict_batch)
 
     def __is_ready__(self) -> bool:
         return True
@@ -104,4 +96,4 @@ class NoopFastSentiment:
         return [FIXED_ROW] * len(texts)
 
 
-NoopFastSentiment.add_asgi_middleware(ServiceMiddleware, **middleware_options(settings))
+NoopFastSentiment.add_asgi_middleware(ServiceMiddleware, **middleware_options(settings, STATE))

@@ -81,6 +81,7 @@ def raw_forward_rate(model_dir: Path, texts: list[str], batch_size: int, window:
     import torch
 
     from service.core.artifact import load_artifact
+    from service.core.features import collate
 
     art = load_artifact(model_dir, "cpu")
     enc = art.encoder
@@ -88,7 +89,7 @@ def raw_forward_rate(model_dir: Path, texts: list[str], batch_size: int, window:
     for w in range(0, len(texts), window):
         encoded = sorted((enc.encode(t) for t in texts[w : w + window]), key=lambda e: e.length)
         for s in range(0, len(encoded), batch_size):
-            batches.append(enc.collate(encoded[s : s + batch_size]))  # (B,T) (B,T,S) (B,)
+            batches.append(collate(encoded[s : s + batch_size]))  # (B,T) (B,T,S) (B,)
     with torch.no_grad():
         art.module(*batches[0])  # warm-up
         t0 = time.perf_counter()
@@ -99,7 +100,7 @@ def raw_forward_rate(model_dir: Path, texts: list[str], batch_size: int, window:
 
 
 def scorer_rate(model_dir: Path, corpus: Path, out: Path, batch_size: int, window: int) -> float:
-    from service.batch.scoring import score_file
+    from service.batch.engines.local import score_file
     from service.core.artifact import load_artifact
 
     art = load_artifact(model_dir, "cpu")
@@ -112,7 +113,7 @@ def _child_rss(model_dir: Path, corpus: Path, out: Path, batch_size: int, window
     """Score `corpus` in a fresh process; its peak RSS (MiB) and rows/s."""
     code = (
         "import json,resource; from service.core.artifact import load_artifact; "
-        "from service.batch.scoring import score_file; "
+        "from service.batch.engines.local import score_file; "
         f"s=score_file(load_artifact({str(model_dir)!r},'cpu'), {str(corpus)!r}, {str(out)!r}, "
         f"batch_size={batch_size}, window={window}, progress=False, restart=True).as_dict(); "
         "s['peak_rss_kib']=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; print(json.dumps(s))"

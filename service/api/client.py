@@ -1,8 +1,9 @@
-"""A small typed client for the sentiment API (over httpx), used by the tests and usable from scripts.
+"""A small typed client for the sentiment API (over httpx), used by the tests and usable from scripts. Answers are
+the service's own schemas (service/core/schemas.py).
 
     from service.api.client import SentimentClient
     with SentimentClient("http://127.0.0.1:3000", api_key=None) as c:
-        c.predict(["I love it", "meh"])   # -> [Prediction(label='positive', scores={...}), ...]
+        c.predict(["I love it", "meh"])   # -> [Prediction(label='positive', scores=Scores(...)), ...]
 
 Errors come back as `APIError` with the HTTP status, the server's message and the offending field.
 """
@@ -10,25 +11,11 @@ Errors come back as `APIError` with the HTTP status, the server's message and th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-
-@dataclass(frozen=True)
-class Prediction:
-    label: str
-    scores: dict[str, float]
-
-
-@dataclass(frozen=True)
-class Explanation:
-    prediction: Prediction
-    tokens: list[str]
-    attributions: list[float]
-    truncated: bool
-    method: str = "occlusion"
+from service.core.schemas import Explanation, Prediction
 
 
 class APIError(Exception):
@@ -70,17 +57,10 @@ class SentimentClient:
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         r = self._check(self._http.post("/predict", json={"texts": list(texts)}))
-        return [Prediction(p["label"], p["scores"]) for p in r.json()]
+        return [Prediction.model_validate(p) for p in r.json()]
 
     def explain(self, text: str) -> Explanation:
-        d = self._check(self._http.post("/explain", json={"text": text})).json()
-        return Explanation(
-            Prediction(d["label"], d["scores"]),
-            [t["token"] for t in d["tokens"]],
-            [t["attribution"] for t in d["tokens"]],
-            d["truncated"],
-            d["method"],
-        )
+        return Explanation.model_validate(self._check(self._http.post("/explain", json={"text": text})).json())
 
     def model(self) -> dict[str, Any]:
         return self._check(self._http.get("/model")).json()

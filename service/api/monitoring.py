@@ -21,13 +21,15 @@ from typing import Any
 
 import numpy as np
 
+from service.api.prometheus_adapter import observe_many
+
 CONFIDENCE_BUCKETS = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
 CHAR_BUCKETS = (10, 20, 40, 80, 140, 280, 500, 1000, 2000, 5000)
 TOKEN_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
 
-class Metrics:
+class PredictionMetrics:
     def __init__(self, labels: Sequence[str]) -> None:
         import prometheus_client as pc  # deferred: see the module docstring
 
@@ -68,21 +70,6 @@ class Metrics:
             self.oov_tokens.inc(n_oov)
 
 
-def observe_many(hist: Any, values: np.ndarray) -> None:
-    """``hist.observe(v) for v in values`` with one write per non-empty bucket (prometheus_client's Histogram
-    keeps per-bucket counters in ``_buckets`` and the sum in ``_sum``; falls back to the loop otherwise)."""
-    buckets, total, bounds = getattr(hist, "_buckets", None), getattr(hist, "_sum", None), hist._upper_bounds
-    if buckets is None or total is None or len(buckets) != len(bounds):
-        for v in values.tolist():
-            hist.observe(v)
-        return
-    idx = np.searchsorted(np.asarray(bounds, dtype=np.float64), values, side="left")  # first bound >= value
-    for i, n in enumerate(np.bincount(idx, minlength=len(bounds)).tolist()):
-        if n:
-            buckets[i].inc(n)
-    total.inc(float(values.sum()))
-
-
 @cache
-def get_metrics(labels: tuple[str, ...]) -> Metrics:
-    return Metrics(labels)
+def get_metrics(labels: tuple[str, ...]) -> PredictionMetrics:
+    return PredictionMetrics(labels)

@@ -23,7 +23,8 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "host": ("host", str, "bind address (default: 127.0.0.1; 0.0.0.0 exposes it to the network)"),
     "port": ("port", int, "port (default: 3000)"),
     "workers": ("workers", int, "worker processes, each with its own batch queue (default: 1)"),
-    "threads": ("threads", int, "torch threads per worker (default: 0 = CPU cores / workers)"),
+    "threads": ("threads", int, "torch intra-op threads per model call (default: 0 = sized from the cores)"),
+    "model_threads": ("model_threads", int, "model calls a worker runs at once (default: 1)"),
     "device": ("device", str, "auto | cpu | cuda | cuda:N (default: auto = CUDA when available)"),
     "precision": ("precision", str, "fp32 | int8 (default: fp32; int8: CPU only, faster, see docs)"),
     "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),
@@ -98,11 +99,10 @@ def serve(args: argparse.Namespace) -> int:
     # server on the host would erase this one's counters. Each server gets its own directory.
     metrics_dir = tempfile.mkdtemp(prefix="sentiment-prometheus-")
     try:
-        from bentoml._internal.configuration.containers import BentoMLContainer
-
         from service.api.app import TweetSentiment
+        from service.api.bentoml_adapter import use_prometheus_dir
 
-        BentoMLContainer.prometheus_multiproc_dir.set(metrics_dir)
+        use_prometheus_dir(metrics_dir)
         TweetSentiment.serve_http(host=s.host, port=s.port)
         message = Path(error_file).read_text(encoding="utf-8").strip()
     finally:

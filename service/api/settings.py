@@ -28,6 +28,9 @@ class ServiceSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="bind address (0.0.0.0 only when asked, e.g. in a container)")
     port: int = Field(3000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="server worker processes, each with its own batch queue")
+    model_threads: int = Field(
+        1, ge=1, le=64, description="model calls a worker runs at once (merged batches in parallel, one per core)"
+    )
     threads: int = Field(0, ge=0, description="torch intra-op threads per worker (0 = CPU cores / workers)")
     batching: bool = Field(True, description="adaptive batching of concurrent /predict requests")
     max_batch_size: int = Field(256, ge=1, description="texts per model batch (the batcher merges requests up to it)")

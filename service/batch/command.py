@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from service.batch.job import JobOptions
+
 EPILOG = """examples:
   sentiment score tweets.jsonl -o scored.jsonl
   sentiment score data.tsv.gz -o scored.parquet --on-error fail
@@ -24,7 +26,7 @@ EPILOG = """examples:
 
 
 def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    from service.batch.scoring import ScoringSettings
+    from service.batch.job import ScoringSettings
 
     d = ScoringSettings()
     sc = sub.add_parser(
@@ -70,83 +72,72 @@ def _same_file(a: str, b: str) -> bool:
     return a != "-" and b != "-" and Path(a).resolve() == Path(b).resolve()
 
 
-def run_score(args: argparse.Namespace) -> int:
+def job_options(args: argparse.Namespace) -> JobOptions:
+    """The job as the flags describe it: built once, handed to whichever engine runs it."""
+    return JobOptions(
+        fmt=args.format,
+        text_field=args.text_field,
+        id_field=args.id_field,
+        window=args.window,
+        on_error=args.on_error,
+        resume=args.resume,
+        restart=args.restart,
+        progress=not args.no_progress,
+    )
+
+
+def _refusal(args: argparse.Namespace) -> str | None:
+    """Why these flags cannot run together (None when they can)."""
     if _same_file(args.input, args.output):
-        print("error: the output would overwrite the input", file=sys.stderr)
-        return 2
+        return "the output would overwrite the input"
     if args.batch_size < 1 or args.window < 1:
-        print("error: --batch-size and --window must be >= 1", file=sys.stderr)
-        return 2
+        return "--batch-size and --window must be >= 1"
     if args.via_api and args.engine == "ray":
-        print("error: --via-api and --engine ray are two different engines; pick one", file=sys.stderr)
-        return 2
+        return "--via-api and --engine ray are two different engines; pick one"
     if args.via_api and (args.precision != "fp32" or args.device != "auto"):
-        print(
-            "error: --precision and --device choose the local model; with --via-api the server's settings decide "
-            "(start it with `sentiment serve --precision int8`)",
-            file=sys.stderr,
+        return (
+            "--precision and --device choose the local model; with --via-api the server's settings decide "
+            "(start it with `sentiment serve --precision int8`)"
         )
+    if args.engine == "ray" and args.resume:
+        return "--resume is for the local engine (Ray retries failed tasks itself; re-run the job)"
+    return None
+
+
+def run_score(args: argparse.Namespace) -> int:
+    refusal = _refusal(args)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
         return 2
+    options = job_options(args)
     if args.via_api:
         from service.batch.engines.api import score_file_via_api
 
+        batch = min(args.batch_size, 256)
         summary = score_file_via_api(
-            args.via_api,
-            args.input,
-            args.output,
-            fmt=args.format,
-            text_field=args.text_field,
-            id_field=args.id_field,
-            batch_size=min(args.batch_size, 256),
-            window=args.window,
-            on_error=args.on_error,
-            resume=args.resume,
-            restart=args.restart,
-            progress=not args.no_progress,
-            api_key=args.api_key,
+            args.via_api, args.input, args.output, options, batch_size=batch, api_key=args.api_key
         )
     elif args.engine == "ray":
-        if args.resume:
-            print("error: --resume is for the local engine (Ray retries failed tasks itself)", file=sys.stderr)
-            return 2
         from service.batch.engines.ray import score_with_ray
 
         summary = score_with_ray(
             args.model,
             args.input,
             args.output,
-            fmt=args.format,
-            text_field=args.text_field,
-            id_field=args.id_field,
+            options,
             batch_size=args.batch_size,
-            window=args.window,
-            on_error=args.on_error,
             address=args.ray_address,
             actors=args.ray_actors,
             device=args.device,
             precision=args.precision,
-            progress=not args.no_progress,
         )
     else:
-        from service.batch.scoring import score_file
+        from service.batch.engines.local import score_file
         from service.core.artifact import load_artifact
 
-        artifact = load_artifact(args.model, args.device, precision=getattr(args, "precision", "fp32"))
+        artifact = load_artifact(args.model, args.device, precision=args.precision)
         try:
-            summary = score_file(
-                artifact,
-                args.input,
-                args.output,
-                fmt=args.format,
-                text_field=args.text_field,
-                id_field=args.id_field,
-                batch_size=args.batch_size,
-                window=args.window,
-                on_error=args.on_error,
-                resume=args.resume,
-                restart=args.restart,
-                progress=not args.no_progress,
-            )
+            summary = score_file(artifact, args.input, args.output, options, batch_size=args.batch_size)
         except KeyboardInterrupt:
             if args.output != "-" and args.input != "-":
                 print(

@@ -9,20 +9,11 @@ gradients, no training code and works for any exported artifact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from service.core.predictor import Prediction, Predictor
+from service.core.predictor import Predictor
+from service.core.schemas import Explanation, Scores, TokenAttribution
 from service.core.tokenizer import tokenize
-
-
-@dataclass
-class Explanation:
-    prediction: Prediction
-    tokens: list[str]
-    attributions: list[float]  # one per token, for the predicted label
-    truncated: bool  # the text had more tokens than the model reads; the rest are not shown
 
 
 def explain(predictor: Predictor, text: str, max_tokens: int | None = None) -> Explanation:
@@ -33,9 +24,16 @@ def explain(predictor: Predictor, text: str, max_tokens: int | None = None) -> E
     rest = all_tokens[limit : encoder.cfg.max_len]  # read by the model but not occluded
     variants = [encoder.encode_tokens(tokens + rest)]
     variants += [encoder.encode_tokens(tokens[:i] + tokens[i + 1 :] + rest) for i in range(len(tokens))]
-    probs = predictor.forward(variants).astype(np.float64)  # (n + 1, C)
-    full = probs[0]
-    c = int(full.argmax())
-    attributions = np.round(full[c] - probs[1:, c], 6).tolist()  # (n,)
-    prediction = predictor.to_predictions(probs[:1].astype(np.float32))[0]  # the same rounding as /predict
-    return Explanation(prediction, list(tokens), attributions, len(all_tokens) > limit)
+    probs = predictor.forward(variants)  # (n + 1, C)
+    (row,) = predictor.to_rows(probs[:1])  # the same rounding as /predict
+    c = predictor.labels.index(row["label"])
+    attributions = np.round(probs[0, c].astype(np.float64) - probs[1:, c].astype(np.float64), 6).tolist()  # (n,)
+    return Explanation.model_construct(
+        label=row["label"],
+        scores=Scores.model_construct(**row["scores"]),
+        method="occlusion",
+        tokens=[
+            TokenAttribution.model_construct(token=t, attribution=a) for t, a in zip(tokens, attributions, strict=True)
+        ],
+        truncated=len(all_tokens) > limit,
+    )

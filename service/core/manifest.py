@@ -6,6 +6,7 @@ No torch here: `sentiment serve`'s supervisor and the CLI read manifests without
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,10 @@ class Manifest(BaseModel):
     variants: dict[str, dict[str, Any]] = {}  # artifacts before 2026-12 listed their int8 variant here
 
     def write(self, model_dir: Path) -> Path:
+        """``manifest.json`` in `model_dir` (indented JSON, non-ASCII kept; the legacy ``variants`` only if set)."""
+        data = self.model_dump(mode="json", exclude={"variants"} if not self.variants else None)
         path = Path(model_dir) / MANIFEST_FILE
-        path.write_text(self.model_dump_json(indent=2, exclude_defaults=False), encoding="utf-8")
+        path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
         return path
 
 

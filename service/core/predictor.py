@@ -1,47 +1,59 @@
 """Batched inference over an `Artifact`: encode, sort by length, run the TorchScript module in chunks, unsort.
 
+`forward_sorted` is the one sort / chunk / collate / forward loop of the project: the API (one call per adaptive
+batch), `sentiment score`, `sentiment evaluate`, training's validation passes, the model card and the ensemble
+builder all go through it, so every path gives the same numbers for the same text.
+
 On a CPU a batch is cut into length-sorted chunks of `CPU_CHUNK` texts: a 256-text batch runs ~1.5x faster as
 four 64-text forward calls than as one (less padding, activations that stay in cache; docs/benchmarks.md). On a
 GPU the whole batch goes in one call.
-
-Used by the API (one call per adaptive batch), `sentiment score` and `sentiment evaluate`, so every path
-gives the same numbers for the same text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
 from service.core.artifact import Artifact
-from service.core.features import Encoded
+from service.core.features import Encoded, collate
+from service.core.schemas import Prediction
 
 CPU_CHUNK = 64  # texts per forward call on a CPU (fastest of 16/32/64/128/256 for the 1x128 BiLSTM, fp32 and int8)
-
-
-def collate(batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Same tensors as `Encoder.collate` (word_ids (B, T), sub_ids (B, T, S), lengths (B,), int64), filled through
-    numpy slices instead of one small tensor per token: ~7x faster, which matters per adaptive batch."""
-    B = len(batch)
-    T = max(e.length for e in batch)
-    S = max(1, max((len(s) for e in batch for s in e.sub_ids), default=1))
-    word = np.zeros((B, T), dtype=np.int64)
-    sub = np.zeros((B, T, S), dtype=np.int64)
-    lengths = np.fromiter((e.length for e in batch), dtype=np.int64, count=B)
-    for b, e in enumerate(batch):
-        word[b, : e.length] = e.word_ids
-        rows = sub[b]
-        for t, grams in enumerate(e.sub_ids):
-            if grams:
-                rows[t, : len(grams)] = grams
-    return torch.from_numpy(word), torch.from_numpy(sub), torch.from_numpy(lengths)
-
-
 PROB_SUM_ATOL = 1e-3  # a probability row must sum to 1 within this
+
+Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (B,T) (B,T,S) (B,) -> (B, C)
+
+
+class BatchContractError(RuntimeError):
+    """A model call returned another number of outputs than it got inputs (BentoML does not check this)."""
+
+
+def check_batch_contract(n_out: int, n_in: int, where: str) -> None:
+    """Exactly one output per input, or `BatchContractError` naming `where` it broke."""
+    if n_out != n_in:
+        raise BatchContractError(f"{where}: {n_out} outputs for {n_in} inputs (the batch contract is one per input)")
+
+
+@torch.no_grad()
+def forward_sorted(
+    fn: Forward, encoded: Sequence[Encoded], chunk: int, device: torch.device, n_out: int, pin: bool = False
+) -> np.ndarray:
+    """`fn` over `encoded` in length-sorted chunks of at most `chunk` texts; (N, n_out) float32 in input order."""
+    n = len(encoded)
+    out = np.empty((n, n_out), dtype=np.float32)  # (N, C)
+    order = sorted(range(n), key=lambda i: encoded[i].length)
+    for start in range(0, n, chunk):
+        idx = order[start : start + chunk]
+        word, sub, lengths = collate([encoded[i] for i in idx])  # (B, T) (B, T, S) (B,)
+        if pin:
+            word, sub = word.pin_memory(), sub.pin_memory()
+        scores = fn(word.to(device, non_blocking=True), sub.to(device, non_blocking=True), lengths)  # (B, C)
+        check_batch_contract(scores.shape[0], len(idx), "model forward")
+        out[idx] = scores.float().cpu().numpy()
+    return out
 
 
 class InvalidScores(ValueError):
@@ -81,12 +93,6 @@ def label_rows(probs: np.ndarray, labels: Sequence[str]) -> list[dict[str, Any]]
     ]
 
 
-@dataclass
-class Prediction:
-    label: str
-    scores: dict[str, float]
-
-
 class Predictor:
     def __init__(self, artifact: Artifact, max_batch_size: int = 256, cpu_chunk: int = CPU_CHUNK) -> None:
         self.artifact = artifact
@@ -98,38 +104,22 @@ class Predictor:
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         return [self.encoder.encode(t) for t in texts]
 
-    @torch.no_grad()
     def forward(self, encoded: Sequence[Encoded]) -> np.ndarray:
-        """Probabilities (N, C) in input order. Length-sorted chunks of at most `self.max_batch_size` cut padding."""
-        n = len(encoded)
-        out = np.empty((n, len(self.labels)), dtype=np.float32)
-        if n == 0:
-            return out
-        order = sorted(range(n), key=lambda i: encoded[i].length)
+        """Calibrated probabilities (N, C) in input order."""
         dev = self.artifact.device
-        for start in range(0, n, self.max_batch_size):
-            idx = order[start : start + self.max_batch_size]
-            word, sub, lengths = collate([encoded[i] for i in idx])  # (B,T) (B,T,S) (B,)
-            if self._pin:
-                word, sub = word.pin_memory(), sub.pin_memory()
-            probs = self.artifact.module(
-                word.to(dev, non_blocking=True), sub.to(dev, non_blocking=True), lengths
-            )  # (B, C)
-            out[idx] = probs.float().cpu().numpy()
-        return out
+        return forward_sorted(self.artifact.module, encoded, self.max_batch_size, dev, len(self.labels), self._pin)
+
+    def logits(self, encoded: Sequence[Encoded]) -> np.ndarray:
+        """The model's raw scores (N, C) before temperature scaling (``module.logits``), in input order."""
+        fn = self.artifact.module.logits
+        return forward_sorted(fn, encoded, self.max_batch_size, self.artifact.device, len(self.labels), self._pin)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         return self.forward(self.encode(texts))
-
-    def to_predictions(self, probs: np.ndarray) -> list[Prediction]:
-        return [Prediction(r["label"], r["scores"]) for r in label_rows(probs, self.labels)]
 
     def to_rows(self, probs: np.ndarray) -> list[dict[str, Any]]:
         """Probabilities (N, C) -> JSON-ready ``{"label", "scores"}`` dicts (the API's answer rows)."""
         return label_rows(probs, self.labels)
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        preds = self.to_predictions(self.predict_proba(texts))
-        if len(preds) != len(texts):  # the batch contract: exactly one output per input
-            raise RuntimeError(f"model returned {len(preds)} predictions for {len(texts)} texts")
-        return preds
+        return [Prediction.from_row(r) for r in self.to_rows(self.predict_proba(texts))]

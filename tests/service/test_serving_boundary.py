@@ -27,7 +27,7 @@ def test_service_loads_and_predicts_with_torchtext_blocked(tiny_model):
     code = BLOCKER + textwrap.dedent(f"""
         import os
         os.environ['SENTIMENT_MODEL_DIR'] = {str(tiny_model)!r}
-        import service.api.app, service.batch.scoring, service.batch.evaluate, service.cli
+        import service.api.app, service.batch.engines.local, service.batch.evaluate, service.cli
         svc = service.api.app.TweetSentiment.inner()
         print(svc.predict(['I love it'])[0].label)
         assert 'torchtext' not in sys.modules and 'training' not in sys.modules

@@ -12,3 +12,21 @@ def test_saved_configs_keep_the_values_of_fields_added_after_them():
 def test_a_current_config_round_trips():
     cfg = TrainConfig(members=3, hidden_dim=32, adv_eps=0.3)
     assert config_from_saved(cfg.to_dict()) == cfg
+
+
+def test_every_flag_of_sentiment_train_says_what_it_does():
+    """`sentiment train --help` shows each TrainConfig field's comment, not only its default."""
+    import argparse
+    from dataclasses import fields
+
+    from training.config import TrainConfig, add_config_args, field_comments
+
+    comments = field_comments()
+    missing = [f.name for f in fields(TrainConfig) if len(comments.get(f.name, "")) < 8]
+    assert missing == [], f"TrainConfig fields without a comment: {missing}"
+    parser = argparse.ArgumentParser()
+    add_config_args(parser)
+    shown = " ".join(parser.format_help().split())  # argparse wraps lines
+    for name in ("lr", "hidden_dim", "ema_decay"):
+        assert f"{comments[name]} (default: {getattr(TrainConfig, name)})" in shown
+    assert parser.parse_args(["--calibrate", "false"]).calibrate is False

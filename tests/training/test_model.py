@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from service.core.features import Encoder, FeatureConfig
+from service.core.features import Encoder, FeatureConfig, collate
 from training.config import TrainConfig
 from training.model import Ensemble, SentimentRNN
 
@@ -10,7 +10,7 @@ ITOS = ["<pad>", "<unk>", "good", "bad", "day"]
 
 def batch():
     enc = Encoder(ITOS, FeatureConfig(max_len=8, subword_buckets=50))
-    return enc.collate([enc.encode("good day"), enc.encode("bad bad bad day !"), enc.encode("x")])
+    return collate([enc.encode("good day"), enc.encode("bad bad bad day !"), enc.encode("x")])
 
 
 @pytest.mark.parametrize("pooling", ["attn_max", "attn", "max", "mean", "last"])
@@ -31,8 +31,8 @@ def test_padding_does_not_change_the_output():
     cfg = TrainConfig(embed_dim=8, subword_dim=4, hidden_dim=6, subword_buckets=50)
     model = SentimentRNN(len(ITOS), cfg).eval()
     enc = Encoder(ITOS, FeatureConfig(max_len=8, subword_buckets=50))
-    alone = model(*enc.collate([enc.encode("good day")]))
-    padded = model(*enc.collate([enc.encode("good day"), enc.encode("bad bad bad bad bad day")]))[:1]
+    alone = model(*collate([enc.encode("good day")]))
+    padded = model(*collate([enc.encode("good day"), enc.encode("bad bad bad bad bad day")]))[:1]
     torch.testing.assert_close(alone, padded)
 
 

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from service.core.artifact import load_artifact
-from service.core.features import Encoder, FeatureConfig
+from service.core.features import Encoder, FeatureConfig, collate
 from training.config import TrainConfig
 from training.model import Ensemble, SentimentRNN, compact_embeddings
 from training.train import EMA, DistillLoss, adversarial_step
@@ -18,7 +18,7 @@ ITOS = ["<pad>", "<unk>", "good", "bad", "day"]
 
 def batch():
     enc = Encoder(ITOS, FeatureConfig(max_len=8, subword_buckets=50))
-    return enc.collate([enc.encode("good day"), enc.encode("bad bad day"), enc.encode("x")])
+    return collate([enc.encode("good day"), enc.encode("bad bad day"), enc.encode("x")])
 
 
 def test_ema_is_the_warmed_up_moving_average():
@@ -95,7 +95,7 @@ def test_cli_trains_members_with_consecutive_seeds_into_one_module(tiny_model: P
     assert [m["seed"] for m in manifest["metrics"]["members"]] == [13 + k for k in range(n)]
     assert {h["member"] for h in manifest["metrics"]["history"]} == set(range(n))
     art = load_artifact(tiny_model, "cpu")
-    word, sub, lengths = art.encoder.collate([art.encoder.encode(t) for t in ["good day", "awful, just awful"]])
+    word, sub, lengths = collate([art.encoder.encode(t) for t in ["good day", "awful, just awful"]])
     members = list(art.module.members.children())
     assert len(members) == n
     with torch.no_grad():

@@ -2,7 +2,8 @@
 
 Texts go to ``POST URL/predict {"texts": [...]}`` in requests of at most `batch_size` texts, several in flight
 (the server's adaptive batcher merges them); answers must be one ``{"label", "scores"}`` per text, in order.
-Everything else (formats, order, rejects, exactly-once commits and ``--resume``) is `scoring.score_file`.
+Everything else (formats, order, rejects, exactly-once commits and ``--resume``) is the local engine's
+(service/batch/engines/local.py).
 Overload answers (429, 503) are retried with backoff; any other failure stops the job, keeping what was committed.
 """
 
@@ -17,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from service.batch.scoring import ScoreSummary, ScoringError, score_file
+from service.batch.engines.local import score_file
+from service.batch.job import JobOptions
+from service.batch.rows import ScoreSummary, ScoringError
 from service.core.labels import LABELS
 
 MAX_TEXT_CHARS = 2000  # the service's default per-text limit; the model reads at most 64 tokens anyway
@@ -86,6 +89,15 @@ class ApiScorer:
 
 
 def score_file_via_api(
-    url: str, input_path: str, output_path: str, *, batch_size: int = 64, api_key: str | None = None, **kwargs: Any
+    url: str,
+    input_path: str,
+    output_path: str,
+    options: JobOptions | None = None,
+    *,
+    batch_size: int = 64,
+    api_key: str | None = None,
+    **job: Any,
 ) -> ScoreSummary:
-    return score_file(ApiScorer(url, batch_size=batch_size, api_key=api_key), input_path, output_path, **kwargs)
+    """The local job with the model replaced by the service at `url`."""
+    scorer = ApiScorer(url, batch_size=batch_size, api_key=api_key)
+    return score_file(scorer, input_path, output_path, options or JobOptions(**job))

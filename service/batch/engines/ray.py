@@ -6,9 +6,10 @@ Pipeline (streaming, ordered):
    the same readers as the local engine (same quirks, same line numbers, same bad-row reports), in chunks.
 2. ``map_batches(RayScorer, concurrency=N)``: an actor pool of model replicas. Each actor loads the verified
    artifact once (`service.core.artifact.load_artifact`, no training code) and gets one GPU when the cluster has them.
-3. The driver streams the scored batches back in input order and writes them with the local engine's writers:
-   one ``.jsonl`` / ``.csv`` / ``.parquet`` file (atomic rename at the end), or a directory of parquet shards.
-   Bad rows go to ``OUTPUT.rejects.jsonl`` (``--on-error skip``) or stop the job (``fail``).
+3. The driver streams the scored batches back in input order as windows of the one job loop every engine uses
+   (service/batch/job.py) and the same outputs (service/batch/sinks.py): one ``.jsonl`` / ``.csv`` / ``.parquet``
+   file (atomic rename at the end), or a directory of parquet shards. Bad rows go to ``OUTPUT.rejects.jsonl``
+   (``--on-error skip``) or stop the job (``fail``).
 
 A local cluster (``ray.init`` with this machine's CPUs) is started and stopped by the command unless an address is
 given (``--ray-address auto`` / ``ray://head:10001``) or Ray is already initialised in this process.
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,17 +26,11 @@ from typing import Any
 
 import numpy as np
 
+from service.batch.files import JobFiles
+from service.batch.job import JobOptions, Window, progress_bar, run_windows
 from service.batch.readers import InputFormatError, read_records, resolve_format
-from service.batch.scoring import (
-    ScoreSummary,
-    ScoringError,
-    _ParquetSink,
-    _TextSink,
-    build_rows,
-    output_format,
-    reject_row,
-    scored_version,
-)
+from service.batch.rows import ScoreSummary, ScoringError
+from service.batch.sinks import FileOutput, output_format
 from service.core.records import Record, row_error
 
 READ_CHUNK = 4096  # records per block produced by a reader task
@@ -150,27 +143,27 @@ def score_with_ray(
     model_dir: str | Path,
     input_path: str,
     output_path: str,
+    options: JobOptions | None = None,
     *,
-    fmt: str | None = None,
-    text_field: str = "text",
-    id_field: str = "id",
     batch_size: int = 256,
-    window: int = 4096,
-    on_error: str = "skip",
     address: str | None = None,
     actors: int | None = None,
     device: str = "auto",
     precision: str = "fp32",
-    progress: bool = True,
+    **job: Any,
 ) -> ScoreSummary:
-    """Score a file or a directory of shards on Ray Data; same rows, labels and scores as `scoring.score_file`."""
+    """Score a file or a directory of shards on Ray Data; same rows, labels and scores as the local engine."""
+    from service.batch.engines.local import scored_version
     from service.core.artifact import artifact_files, load_artifact
 
+    opts = options or JobOptions(**job)
+    if opts.resume:
+        raise ScoringError("--resume is for the local engine (Ray retries failed tasks itself; re-run the job)")
     if output_path == "-":
         raise ScoringError("the Ray engine writes files: give -o a .jsonl/.csv/.parquet file or a directory/")
     files = list_inputs(input_path)
     for f in files:
-        resolve_format(f, fmt)  # a clear error before the cluster starts
+        resolve_format(f, opts.fmt)  # a clear error before the cluster starts
     to_dir = output_path.endswith(("/", os.sep)) or Path(output_path).is_dir()
     out_fmt = "parquet" if to_dir else output_format(output_path)
     if device not in ("auto", "cpu") and not device.startswith("cuda"):
@@ -185,11 +178,11 @@ def score_with_ray(
 
     import ray
 
-    started = _ray_init(address, progress)
+    started = _ray_init(address, opts.progress)
     try:
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # output order = input order
-        ctx.enable_progress_bars = progress
+        ctx.enable_progress_bars = opts.progress
         resources = ray.cluster_resources()
         gpus = int(resources.get("GPU", 0)) if device == "auto" or device.startswith("cuda") else 0
         if device.startswith("cuda") and not gpus:
@@ -204,7 +197,7 @@ def score_with_ray(
             read_shard,
             batch_size=1,
             batch_format="numpy",
-            fn_kwargs={"fmt": fmt, "text_field": text_field, "id_field": id_field},
+            fn_kwargs={"fmt": opts.fmt, "text_field": opts.text_field, "id_field": opts.id_field},
         )
         ds = ds.map_batches(
             RayScorer,
@@ -215,16 +208,45 @@ def score_with_ray(
                 "threads": threads,
                 "precision": precision,
             },
-            batch_size=window,
+            batch_size=opts.window,
             batch_format="numpy",
             concurrency=n_actors,
             num_gpus=1 if gpus else 0,
             num_cpus=0 if gpus else 1,
         )
-        return _write(ds, files, output_path, to_dir, out_fmt, labels, version, window, on_error, progress)
+        return _write(ds, files, output_path, to_dir, out_fmt, labels, version, opts)
     finally:
         if started:
             ray.shutdown()
+
+
+def _windows(ds: Any, files: list[str], window: int) -> Iterator[Window]:
+    """The scored batches streamed back from the actors, in input order, as windows of the shared job loop."""
+    for batch in ds.iter_batches(batch_size=window, batch_format="numpy"):
+        n = len(batch["id"])
+        records = [
+            Record(
+                0,
+                int(batch["line"][i]),
+                str(batch["id"][i]),
+                None,
+                None,
+                json.loads(batch["fields"][i]),
+                row_error(batch["error"][i]),
+            )
+            for i in range(n)
+        ]
+        good = [i for i in range(n) if not records[i].bad]
+        bad = [i for i in range(n) if records[i].bad]
+        probs = np.asarray(batch["probs"], dtype=np.float32)[good]  # (G, C)
+        yield Window(
+            records,
+            [records[i] for i in good],
+            [records[i] for i in bad],
+            lambda probs=probs: probs,
+            files[int(batch["file"][0])] if n else "",
+            [files[int(batch["file"][i])] for i in bad] if len(files) > 1 else None,
+        )
 
 
 def _write(
@@ -235,87 +257,28 @@ def _write(
     out_fmt: str,
     labels: list[str],
     version: str,
-    window: int,
-    on_error: str,
-    progress: bool,
+    opts: JobOptions,
 ) -> ScoreSummary:
-    from tqdm import tqdm
-
     summary = ScoreSummary(output=output_path)
     t0 = time.perf_counter()
-    out = Path(output_path.rstrip("/" + os.sep))
-    partial = Path(f"{out}.partial")
-    rejects_partial = Path(f"{out}.rejects.jsonl.partial")
-    if partial.is_dir():
-        shutil.rmtree(partial)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sink: _TextSink | _ParquetSink
-    out_fh = None
-    if out_fmt == "parquet":
-        partial.mkdir()
-        sink = _ParquetSink(partial)
-    else:
-        out_fh = open(partial, "wb")
-        sink = _TextSink(out_fh, out_fmt)
-    bar = tqdm(desc="scoring (ray)", unit=" rows", disable=not progress, dynamic_ncols=True, file=sys.stderr)
+    job_files = JobFiles.of(output_path)
+    job_files.clear()
+    job_files.output.parent.mkdir(parents=True, exist_ok=True)
+    output = FileOutput(job_files, out_fmt, {"output_offset": 0, "rejects_offset": 0}, to_dir=to_dir)
+    bar = progress_bar(opts.progress, desc="scoring (ray)")
     try:
-        with open(rejects_partial, "wb") as rej:
-            for batch in ds.iter_batches(batch_size=window, batch_format="numpy"):
-                n = len(batch["id"])
-                recs = [
-                    Record(
-                        0,
-                        int(batch["line"][i]),
-                        str(batch["id"][i]),
-                        None,
-                        None,
-                        json.loads(batch["fields"][i]),
-                        row_error(batch["error"][i]),
-                    )
-                    for i in range(n)
-                ]
-                good = [i for i in range(n) if not recs[i].bad]
-                bad = [i for i in range(n) if recs[i].bad]
-                if bad and on_error == "fail":
-                    name = files[int(batch["file"][bad[0]])]
-                    raise ScoringError(f"{name}: {recs[bad[0]].error} (use --on-error skip to set bad rows aside)")
-                probs = np.asarray(batch["probs"], dtype=np.float32)[good]  # (G, C)
-                rows = build_rows([recs[i] for i in good], probs, labels, version)
-                sink.write(rows)
-                if out_fmt == "parquet":
-                    sink.commit()
-                for i in bad:
-                    where = {"file": files[int(batch["file"][i])]} if len(files) > 1 else {}
-                    rej.write((json.dumps({**where, **reject_row(recs[i])}) + "\n").encode())
-                summary.rows += len(rows)
-                summary.rejected += len(bad)
-                summary.labels.update(r["label"] for r in rows)
-                bar.update(n)
-        sink.commit()
-        if out_fh is not None:
-            out_fh.close()
-            out_fh = None
-        if to_dir:
-            if out.exists():
-                shutil.rmtree(out) if out.is_dir() else out.unlink()
-            os.replace(partial, out)
-        elif isinstance(sink, _ParquetSink):
-            merged = Path(f"{out}.merging")
-            sink.merge_into(merged)
-            os.replace(merged, out)
-            shutil.rmtree(partial)
-        else:
-            os.replace(partial, out)
-        rejects = Path(f"{out}.rejects.jsonl")
-        if summary.rejected:
-            os.replace(rejects_partial, rejects)
-            summary.rejects = str(rejects)
-        else:
-            rejects_partial.unlink(missing_ok=True)
-            rejects.unlink(missing_ok=True)
+        run_windows(
+            _windows(ds, files, opts.window),
+            output,
+            summary,
+            labels=labels,
+            version=version,
+            on_error=opts.on_error,
+            bar=bar,
+        )
+        summary.rejects = output.finish(summary.rejected)
     finally:
         bar.close()
-        if out_fh is not None:
-            out_fh.close()
+        output.close()
     summary.seconds = time.perf_counter() - t0
     return summary

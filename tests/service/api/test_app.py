@@ -68,10 +68,11 @@ def test_predict_one_result_per_text_in_order(client: SentimentClient):
     preds = client.predict(texts)
     assert len(preds) == 3
     for p in preds:
+        scores = p.scores.model_dump()
         assert p.label in ("negative", "neutral", "positive")
-        assert set(p.scores) == {"negative", "neutral", "positive"}
-        assert abs(sum(p.scores.values()) - 1) < 1e-4
-        assert p.label == max(p.scores, key=p.scores.__getitem__)
+        assert set(scores) == {"negative", "neutral", "positive"}
+        assert abs(sum(scores.values()) - 1) < 1e-4
+        assert p.label == max(scores, key=scores.__getitem__)
     # order: each text alone gives the same answer as in the batch
     assert [client.predict([t])[0] for t in texts] == preds
 
@@ -106,7 +107,7 @@ def test_concurrent_requests_match_offline_score(url: str, tiny_model: Path, tmp
             ref = offline[str(j)]
             assert p.label == ref["label"], texts[j]
             for k, v in ref["scores"].items():
-                assert abs(p.scores[k] - v) <= 1e-5
+                assert abs(getattr(p.scores, k) - v) <= 1e-5
 
 
 # --- validation ---------------------------------------------------------------------------------------------
@@ -203,9 +204,10 @@ def test_explain_gives_one_attribution_per_token(client: SentimentClient):
     text = "I love this phone, best purchase ever :) #happy"
     e = client.explain(text)
     assert e.method == "occlusion" and not e.truncated
-    assert e.tokens == tokenize(text)
-    assert len(e.attributions) == len(e.tokens)
-    assert e.prediction == client.predict([text])[0]
+    assert [t.token for t in e.tokens] == tokenize(text)
+    assert all(-1 <= t.attribution <= 1 for t in e.tokens)
+    (p,) = client.predict([text])
+    assert (e.label, e.scores) == (p.label, p.scores)
     with pytest.raises(APIError) as err:
         client.explain("   ")
     assert err.value.status == 400 and err.value.field == "text"
@@ -227,6 +229,7 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
         "max_batch_size": 64,
         "max_latency_ms": 60000,
         "workers": 1,
+        "model_threads": 1,
         "fast_path": True,
         "max_batch_wait_ms": 5.0,
     }

@@ -78,7 +78,7 @@ def test_no_batching_serves_the_same_model(secured: str, tiny_model: Path):
     offline = Predictor(load_artifact(tiny_model, "cpu")).predict(texts)
     assert [p.label for p in served] == [p.label for p in offline]
     for s, o in zip(served, offline, strict=True):
-        assert all(abs(s.scores[k] - o.scores[k]) <= 1e-5 for k in o.scores)
+        assert all(abs(getattr(s.scores, k) - v) <= 1e-5 for k, v in o.scores.model_dump().items())
 
 
 def _heavy_body(seed: int, n: int = 256) -> bytes:

@@ -69,10 +69,18 @@ def test_fast_path_merges_concurrent_requests_and_keeps_the_batch_contract(fast_
     assert 0 < batches < len(texts)
 
 
-def test_fast_path_still_validates_and_authenticates(fast_url: str):
+def test_fast_path_still_validates_and_authenticates(fast_url: str, tiny_model: Path):
     r = httpx.post(f"{fast_url}/predict", content=b'{"texts": ["ok", 3]}', timeout=30)
     assert r.status_code == 400 and r.json()["field"] == "texts[1]"
     assert "x-predict-path" not in r.headers
+    with running_server(tiny_model, *ARGS, env={"SENTIMENT_API_KEY": "s3cret"}) as url:
+        body = {"texts": ["ok"]}
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "s3cre"}):
+            r = httpx.post(f"{url}/predict", json=body, headers=headers, timeout=30)
+            assert r.status_code == 401 and "x-predict-path" not in r.headers, headers
+        for headers in ({"Authorization": "Bearer s3cret"}, {"X-API-Key": "s3cret"}):
+            r = httpx.post(f"{url}/predict", json=body, headers=headers, timeout=30)
+            assert r.status_code == 200 and r.headers["x-predict-path"] == "fast", headers
 
 
 def test_int8_precision_is_served_when_asked(tiny_model: Path):
@@ -88,44 +96,66 @@ def test_int8_precision_is_served_when_asked(tiny_model: Path):
         assert row["label"] == max(row["scores"], key=row["scores"].__getitem__)
 
 
-def test_discover_needs_bentoml_internals():
-    class App:
-        routes = ()
-
-    assert FastPredict.discover(App()) is None
-    assert FastPredict.discover(None) is None
-
-
-class _Factory:
-    """The two attributes of BentoML's ServiceAppFactory that FastPredict uses, around a real CorkDispatcher."""
-
-    def __init__(self) -> None:
-        from bentoml._internal.marshal.dispatcher import CorkDispatcher
-
-        def fallback():
-            raise RuntimeError("shed")
-
-        self.dispatchers = {"predict": CorkDispatcher(2000, 64, fallback=fallback, get_batch_size=len)}
-
-    async def _to_thread(self, fn, *args):
-        return fn(*args)
-
-
 def test_batcher_wait_is_capped_and_batches_are_split_back():
-    """BentoML's own dispatcher: an adaptive wait left high by a burst is capped before a request is queued, and
-    each request gets exactly its own rows back."""
+    """The fast path's own BentoML batcher: an adaptive wait left high by a burst is capped before a request is
+    queued, concurrent requests are merged, and each request gets exactly its own rows back."""
     import asyncio
 
+    calls: list[int] = []
+
     def predict_batch(texts: list[str]) -> list[dict]:
+        calls.append(len(texts))
         return [{"label": t, "scores": {}} for t in texts]
 
     async def run() -> tuple[list, float]:
-        factory = _Factory()
-        fast = FastPredict(factory, predict_batch, max_wait_s=0.005)
-        factory.dispatchers["predict"].optimizer.wait = 0.8  # as after a burst of concurrent traffic
+        fast = FastPredict(predict_batch, batching=True, max_batch_size=64, max_latency_ms=2000, max_wait_s=0.005)
+        assert fast.batcher is not None
+        fast.batcher.wait = 0.8  # as after a burst of concurrent traffic
         answers = await asyncio.gather(*(fast([f"{i}a", f"{i}b"]) for i in range(10)))
-        return answers, factory.dispatchers["predict"].optimizer.wait
+        return answers, fast.batcher.wait
 
     answers, wait = asyncio.run(run())
     assert wait <= 0.005
     assert answers == [[{"label": f"{i}a", "scores": {}}, {"label": f"{i}b", "scores": {}}] for i in range(10)]
+    assert sum(calls) == 20 and len(calls) < 10  # merged
+
+
+def test_model_threads_run_merged_batches_in_parallel():
+    """With model_threads=2 two merged batches are in the model at the same time (one per core)."""
+    import asyncio
+    import threading
+    import time
+
+    running, peak, lock = 0, 0, threading.Lock()
+
+    def predict_batch(texts: list[str]) -> list[dict]:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return [{"label": t, "scores": {}} for t in texts]
+
+    async def run(threads: int) -> None:
+        fast = FastPredict(predict_batch, batching=True, max_batch_size=4, max_latency_ms=5000, model_threads=threads)
+        await asyncio.gather(*(fast([str(i)]) for i in range(24)))
+
+    asyncio.run(run(1))
+    assert peak == 1
+    peak = 0
+    asyncio.run(run(2))
+    assert peak == 2
+
+
+def test_a_batch_that_breaks_the_contract_is_an_error_not_a_misassignment():
+    import asyncio
+
+    from service.core.predictor import BatchContractError
+
+    fast = FastPredict(
+        lambda texts: [{"label": "x", "scores": {}}], batching=False, max_batch_size=8, max_latency_ms=100
+    )
+    with pytest.raises(BatchContractError, match="1 outputs for 2 inputs"):
+        asyncio.run(fast(["a", "b"]))

@@ -10,7 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from service.batch.scoring import ScoringError, score_file
+from service.batch.engines.local import score_file
+from service.batch.rows import ScoringError
 from service.core.artifact import load_artifact
 from tests.conftest import REPO
 from tests.service.batch.test_scoring import TEXTS, read_output

@@ -22,7 +22,7 @@ def test_loads_and_predicts(tiny_model):
     assert len(preds) == 3
     for p in preds:
         assert p.label in ("negative", "neutral", "positive")
-        assert sum(p.scores.values()) == pytest.approx(1.0, abs=1e-4)
+        assert sum(p.scores.model_dump().values()) == pytest.approx(1.0, abs=1e-4)
 
 
 def test_flipped_byte_is_refused(model_copy):

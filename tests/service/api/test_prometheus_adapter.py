@@ -1,9 +1,10 @@
-"""Bulk histogram updates give exactly what one observe() per value gives."""
+"""The prometheus_client internals behind service/api/prometheus_adapter.py: present in the installed library, and
+bulk histogram updates give exactly what one observe() per value gives."""
 
 import numpy as np
 import prometheus_client as pc
 
-from service.api.monitoring import observe_many
+from service.api.prometheus_adapter import has_bucket_internals, observe_many
 
 
 def samples(reg: pc.CollectorRegistry, name: str) -> dict:
@@ -26,3 +27,11 @@ def test_observe_many_equals_observe_loop():
         b.observe(v)
     assert samples(reg_a, "h") == samples(reg_b, "h")
     assert samples(reg_a, "h")[("h_bucket", "0.5")] == 5
+
+
+def test_the_installed_prometheus_client_still_has_the_bucket_internals():
+    """Fails loudly when a prometheus_client upgrade renames Histogram._buckets/_sum/_upper_bounds (the bulk path
+    would silently fall back to one write per value)."""
+    h = pc.Histogram("x", "x", buckets=(1.0, 2.0), registry=pc.CollectorRegistry())
+    assert has_bucket_internals(h)
+    assert len(h._upper_bounds) == 3 and h._upper_bounds[-1] == float("inf")

@@ -1,0 +1,97 @@
+"""``GET /docs.json``: BentoML's OpenAPI document with what the ASGI layer adds (GET /model, every error
+response, request bodies that are required and closed), so the document and the server agree (schemathesis
+``--checks all`` runs against it in the test suite)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, respond
+from service.api.model_info import ModelInfo
+
+API_PATHS = ("/predict", "/explain")
+_ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
+
+
+def _error(desc: str, example: str) -> dict[str, Any]:
+    return {"description": desc, "content": {"application/json": {"schema": _ERROR, "example": {"error": example}}}}
+
+
+ERRORS = {
+    "400": _error("invalid body (field/index named)", "texts[2]: text has 2345 characters, the limit is 2000"),
+    "401": _error("API key required", "missing or invalid API key: send 'Authorization: Bearer <key>'"),
+    "405": _error("wrong method", "method GET is not allowed on /predict: use POST"),
+    "413": _error("body too large", "request body is 2000000 bytes, the limit is 1048576 bytes"),
+    "415": _error("wrong content type", "content type 'text/plain' is not supported: send application/json"),
+    "429": _error("overloaded", "too many requests in flight (limit 256 per worker); retry shortly"),
+}
+
+
+def extra_paths() -> dict[str, Any]:
+    return {
+        "/model": {
+            "get": {
+                "tags": ["Service APIs"],
+                "operationId": "tweet_sentiment__model",
+                "description": "The served model: name, version, sha256, labels, metrics, device.",
+                "responses": {
+                    "200": {
+                        "description": "model metadata",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ModelInfo"}}},
+                    },
+                    "401": ERRORS["401"],
+                },
+            }
+        }
+    }
+
+
+def extra_schemas() -> dict[str, Any]:
+    return {
+        "ModelInfo": ModelInfo.model_json_schema(ref_template="#/components/schemas/{model}"),
+        "ErrorResponse": {
+            "type": "object",
+            "properties": {
+                "error": {"type": "string"},
+                "field": {"type": "string", "description": "the offending field, e.g. texts[3]"},
+                "request_id": {"type": "string"},
+            },
+            "required": ["error"],
+        },
+    }
+
+
+def patch(spec: dict[str, Any]) -> dict[str, Any]:
+    """BentoML's spec + GET /model, the error responses, required and closed request bodies, the schemas."""
+    for path, item in extra_paths().items():
+        spec["paths"].setdefault(path, {}).update(item)
+    for path in API_PATHS:
+        post = spec["paths"].get(path, {}).get("post")
+        if post is None:
+            continue
+        post["responses"].update(ERRORS)
+        body = post.get("requestBody")
+        if body is not None:
+            body["required"] = True  # the APIs answer 400 to an empty body
+            for media in body.get("content", {}).values():  # ... and to unknown fields
+                media.get("schema", {}).setdefault("additionalProperties", False)
+    spec.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas())
+    return spec
+
+
+async def serve_docs(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int:
+    """BentoML builds its document; the patched one is answered. Returns the status."""
+    start: dict[str, Any] = {}
+    chunks: list[bytes] = []
+
+    async def capture(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, capture)
+    if start.get("status") != 200:
+        return await respond(send, start.get("status", 500), {"error": "could not build the OpenAPI spec"}, [])
+    return await respond(send, 200, patch(json.loads(b"".join(chunks))), [])
