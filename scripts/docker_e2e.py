@@ -189,16 +189,20 @@ def build_image(timer: Timer, tag: str) -> dict[str, Any]:
         run(["docker", "build", "-f", "docker/Dockerfile", "--target", "cpu", "-t", tag, *args, "."], env=env)
     size = int(run(["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture=True).strip())
     log(f"image {tag}: {size / 1e9:.2f} GB")
-    # What is (not) inside: non-root user, no training code, no torchtext, no pip, the model baked in.
+    # What is (not) inside: non-root user, no training code, no measurement tooling or tests, no torchtext, no pip,
+    # the model baked in, and only the serving packages of service/ (core, api, batch).
     probe = (
         "id -u; test ! -e /app/training && echo no-training; "
+        "test ! -e /app/loadtests && test ! -e /app/tests && echo no-loadtests; "
+        "ls /app/service | grep -v -e __ -e '^cli.py$' -e '^core$' -e '^api$' -e '^batch$' | tr '\\n' ' ' "
+        "| grep -q . || echo serving-only; "
         "python -c 'import torchtext' 2>/dev/null || echo no-torchtext; "
         "python -m pip --version >/dev/null 2>&1 || echo no-pip; "
         "test -f /app/models/default/model.pt && echo model-baked"
     )
     inside = run(["docker", "run", "--rm", "--network", "none", tag, "sh", "-c", probe], capture=True).split()
-    want = ["10001", "no-training", "no-torchtext", "no-pip", "model-baked"]
-    if inside[-5:] != want:
+    want = ["10001", "no-training", "no-loadtests", "serving-only", "no-torchtext", "no-pip", "model-baked"]
+    if inside[-len(want) :] != want:
         raise E2EError(f"image contents: expected {want}, got {inside}")
     return {"base_image": base, "image": tag, "image_bytes": size}
 
