@@ -1,9 +1,15 @@
-"""Typed training configuration. Saved inside every checkpoint and in the exported manifest."""
+"""Typed training configuration. Saved inside every checkpoint and in the exported manifest.
+
+Every field has a comment: it is the field's --help text (`add_config_args` reads them from this file).
+"""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import inspect
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -13,63 +19,90 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "d
 @dataclass
 class TrainConfig:
     # data
-    data_dir: str = str(DEFAULT_DATA_DIR)
-    val_fraction: float = 0.1  # stratified, of the deduplicated pool
-    test_fraction: float = 0.1  # the internal test split
-    split_seed: int = 2017  # fixes the split independently of the model seed
-    limit: int = 0  # use only the first N pooled tweets (0 = all); for --dry-run and tests
+    data_dir: str = str(DEFAULT_DATA_DIR)  # directory of the SemEval-2017 Task 4A .tsv files
+    split: str = "temporal"  # temporal (train on 2013-2016 minus 2016test, validate/test on its halves) | random
+    val_fraction: float = 0.1  # random split: share of the deduplicated pool for validation (stratified)
+    test_fraction: float = 0.1  # random split: share of the pool for the internal test
+    split_seed: int = 2017  # random split: fixes the split independently of the model seed
+    limit: int = 0  # use only about N pooled tweets (0 = all); for --dry-run and tests
+    # tokenizer options (service/tokenizer.py; recorded in the manifest, the word table shipped as words.json)
+    hashtags: bool = False  # segment hashtags into words (camel case, then wordsegment's unigram counts)
+    elongations: bool = False  # resolve elongated words against the word table ("goooood" -> "good")
+    emoticons: bool = False  # map emoticon variants to canonical forms (":-)))" -> ":)")
+    negation: bool = False  # mark tokens in a negation scope (a reserved sub-word id; flips lexicon features)
+    word_table: int = 50_000  # words of wordsegment's unigram counts kept for the hashtag/elongation options
     # vocabulary and features
-    min_freq: int = 2
-    max_len: int = 64
-    subword_buckets: int = 20_000  # 0 = no char n-gram features
-    ngram_min: int = 3
-    ngram_max: int = 5
-    max_ngrams: int = 16
+    min_freq: int = 2  # training-vocabulary words need this many occurrences in the training split
+    max_len: int = 64  # tokens kept per text
+    subword_buckets: int = 20_000  # hashed char n-gram buckets; 0 = no char n-gram features
+    ngram_min: int = 3  # shortest char n-gram
+    ngram_max: int = 5  # longest char n-gram
+    max_ngrams: int = 16  # char n-grams kept per token
+    lexicons: str = ""  # prior-polarity lexicons, comma-separated: vader, afinn, emoji ("" = none)
+    vectors: str = "none"  # GloVe 6B 50d concatenated to the word embeddings: none | frozen | finetune
+    vectors_lr: float = 0.1  # vectors=finetune: learning-rate multiplier of the GloVe table
+    extend_vocab: int = 0  # add the N most frequent GloVe words (and every lexicon word) as frozen vocabulary rows
     # model
-    embed_dim: int = 200
-    subword_dim: int = 100
-    hidden_dim: int = 32
-    num_layers: int = 1
+    embed_dim: int = 200  # trainable word embedding size
+    subword_dim: int = 100  # char n-gram embedding size
+    hidden_dim: int = 32  # LSTM/GRU units per direction
+    num_layers: int = 1  # recurrent layers
     rnn: str = "lstm"  # lstm | gru
     pooling: str = "attn_max"  # attn_max | attn | max | mean | last
-    dropout: float = 0.4
-    embed_dropout: float = 0.2
-    word_dropout: float = 0.05  # prob. of replacing a token by <unk> while training
-    forget_bias: float = 1.0
+    dropout: float = 0.4  # dropout before the output layer (and between recurrent layers)
+    embed_dropout: float = 0.2  # dropout on the concatenated token inputs
+    word_dropout: float = 0.05  # prob. of replacing a token's trainable embedding by <unk>'s while training
+    forget_bias: float = 1.0  # LSTM forget-gate bias at initialisation
     members: int = 3  # >1: train that many models (seeds seed, seed + 1, ...) and export their mean
     linear_branch: bool = False  # add a linear bag-of-(word + char n-gram) model's logits (fastText style)
+    ngram_branch: str = "none"  # none | average: a hashed word 1-2 + char n-gram linear model, own loss, probs averaged
+    bigram_buckets: int = 100_000  # ngram_branch: hashed word-bigram buckets
     # optimisation
-    epochs: int = 8
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 1e-6
+    epochs: int = 8  # most epochs
+    batch_size: int = 64  # texts per training step
+    lr: float = 2e-3  # Adam learning rate
+    weight_decay: float = 1e-6  # Adam weight decay
     lr_schedule: str = "plateau"  # plateau | cosine | none
-    clip_norm: float = 1.0
+    clip_norm: float = 1.0  # gradient clipping (L2 norm)
     class_weighting: str = "balanced"  # balanced | sqrt | none
-    label_smoothing: float = 0.0
+    label_smoothing: float = 0.0  # cross-entropy label smoothing
     adv_eps: float = 0.0  # 0 = off; else adversarial training: L2 norm of the embedding perturbation per text
     distill: float = 0.0  # weight of the TF-IDF + LR baseline's soft targets in the loss (0 = hard labels only)
     ema_decay: float = 0.999  # 0 = off; else validate/export an exponential moving average of the weights
     patience: int = 2  # epochs without validation AvgRec gain before stopping
-    seed: int = 13
+    seed: int = 13  # model seed (initialisation, batches, dropout)
     threads: int = 1  # torch intra-op threads: 1 is deterministic on any host and robust on a shared CPU
     device: str = "cpu"  # cpu | cuda | auto
     fp16_embeddings: bool = True  # store the trained embedding tables in float16 (half the artifact size)
     calibrate: bool = True  # fit a temperature on validation
+    class_bias: bool = False  # fit per-class logit biases maximising validation AvgRec (the decision rule)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def lexicon_names(self) -> list[str]:
+        return [n.strip() for n in self.lexicons.split(",") if n.strip()]
+
 
 # Fields added after models had been exported, with the value those models implicitly used: a config saved
 # before a field existed must not pick up today's default for it (an old single network is not a 3-member
-# ensemble, and its tables are float32).
+# ensemble, and its tables are float32; every model before issue 19 used the random split).
 LEGACY_VALUES: dict[str, Any] = {
     "members": 1,
     "ema_decay": 0.0,
     "adv_eps": 0.0,
     "distill": 0.0,
     "fp16_embeddings": False,
+    "split": "random",
+    "hashtags": False,
+    "elongations": False,
+    "emoticons": False,
+    "negation": False,
+    "lexicons": "",
+    "vectors": "none",
+    "extend_vocab": 0,
+    "ngram_branch": "none",
+    "class_bias": False,
 }
 
 
@@ -79,21 +112,38 @@ def config_from_saved(saved: dict[str, Any]) -> TrainConfig:
     return TrainConfig(**{k: v for k, v in {**LEGACY_VALUES, **saved}.items() if k in known})
 
 
+@lru_cache(maxsize=1)
+def field_comments() -> dict[str, str]:
+    """Field name -> its trailing comment in the TrainConfig source (the --help text)."""
+    source = inspect.getsource(TrainConfig)
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            line = lines[node.lineno - 1]
+            if "#" in line:
+                out[node.target.id] = line.split("#", 1)[1].strip()
+    return out
+
+
 def add_config_args(parser: argparse.ArgumentParser) -> None:
     """One --flag per TrainConfig field (dashes for underscores), defaulting to the dataclass value."""
+    comments = field_comments()
     for f in fields(TrainConfig):
         default = f.default
         flag = "--" + f.name.replace("_", "-")
+        text = f"{comments.get(f.name, '')} (default: {default})".replace("%", "%%")
         if isinstance(default, bool):
             parser.add_argument(
                 flag,
                 type=lambda s: s.lower() in ("1", "true", "yes"),
                 default=default,
                 metavar="BOOL",
-                help=f"(default: {default})",
+                help=text,
             )
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=f"(default: {default})")
+            parser.add_argument(flag, type=type(default), default=default, help=text)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -14,7 +14,6 @@ the result is exported with the same parity check as `sentiment train`.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -25,8 +24,8 @@ import torch
 from torch import nn
 
 from service.artifact import load_artifact
-from service.metrics import evaluate_predictions
 from service.predictor import Predictor
+from training.bias import fit_class_bias
 from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export
@@ -51,18 +50,6 @@ class Combined(nn.Module):
 
     def forward(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         return torch.softmax(self.logits(word_ids, sub_ids, lengths) / self.temperature, dim=1)  # (B, C)
-
-
-def fit_class_bias(log_probs: np.ndarray, gold: np.ndarray, span: float = 1.5, step: float = 0.05) -> np.ndarray:
-    """Bias (C,) with bias[neutral] = 0 maximising AvgRec of argmax(log_probs + bias) on validation."""
-    grid = np.arange(-span, span + step / 2, step)
-    best, best_score = np.zeros(3), -1.0
-    for b_neg, b_pos in itertools.product(grid, grid):
-        bias = np.array([b_neg, 0.0, b_pos])
-        score = evaluate_predictions(gold.tolist(), (log_probs + bias).argmax(axis=1).tolist())["avg_recall"]
-        if score > best_score + 1e-9:
-            best, best_score = bias, score
-    return best
 
 
 def member_log_probs(model: Combined, texts: list[str], artifact_dir: Path) -> np.ndarray:

@@ -24,41 +24,31 @@ from service.artifact import (
     MODEL_FILE,
     VOCAB_BINDING,
     VOCAB_FILE,
+    WORDS_FILE,
     load_artifact,
     sha256_file,
 )
-from service.features import FeatureConfig
+from service.features import Encoder
 from service.predictor import Predictor
 from service.readers import LABELS
-from service.tokenizer import TOKENIZER_VERSION
+from service.tokenizer import TOKENIZER_VERSION, Tokenizer
 from training.config import TrainConfig
-from training.train import numericalise, pad_batch
+from training.train import feature_config, make_tokenizer, numericalise, pad_batch
 
 
 class ExportParityError(RuntimeError):
     pass
 
 
-class _ItosVocab:
-    """The minimal torchtext-Vocab surface `numericalise` uses, from an index -> token list."""
-
-    def __init__(self, itos: list[str]) -> None:
-        self._stoi = {t: i for i, t in enumerate(itos)}
-
-    def lookup_indices(self, tokens: list[str]) -> list[int]:
-        return [self._stoi.get(t, 1) for t in tokens]
-
-
-def feature_config(cfg: TrainConfig) -> FeatureConfig:
-    return FeatureConfig(cfg.max_len, cfg.subword_buckets, cfg.ngram_min, cfg.ngram_max, cfg.max_ngrams)
-
-
 @torch.no_grad()
-def eager_probs(model: nn.Module, texts: list[str], itos: list[str], cfg: TrainConfig) -> torch.Tensor:
+def eager_probs(
+    model: nn.Module, texts: list[str], itos: list[str], cfg: TrainConfig, tokenizer: Tokenizer | None = None
+) -> torch.Tensor:
     """The training-side path: training numericalisation + eager module. (N, C)."""
     from training.data import Example
 
-    t = numericalise([Example(str(i), s, 0) for i, s in enumerate(texts)], _ItosVocab(itos), cfg)
+    encoder = Encoder(itos, feature_config(cfg), tokenizer or make_tokenizer(cfg))
+    t = numericalise([Example(str(i), s, 0) for i, s in enumerate(texts)], encoder)
     word, sub, lengths = pad_batch(t, list(range(len(texts))))
     return model.eval()(word, sub, lengths)
 
@@ -75,8 +65,10 @@ def export(
     data_info: dict[str, Any],
     parity_texts: list[str],
     atol: float = 1e-5,
+    tokenizer: Tokenizer | None = None,
 ) -> Path:
     model = model.cpu().eval()
+    tokenizer = tokenizer or make_tokenizer(cfg)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -84,6 +76,12 @@ def export(
         scripted = torch.jit.script(model)
         (tmp / VOCAB_FILE).write_text(json.dumps(itos, ensure_ascii=False), encoding="utf-8")
         scripted.save(str(tmp / MODEL_FILE), _extra_files={VOCAB_BINDING: sha256_file(tmp / VOCAB_FILE)})
+        files = {MODEL_FILE: sha256_file(tmp / MODEL_FILE), VOCAB_FILE: sha256_file(tmp / VOCAB_FILE)}
+        words_file = None
+        if tokenizer.options.needs_words():
+            words_file = WORDS_FILE
+            (tmp / WORDS_FILE).write_text(json.dumps(tokenizer.words, ensure_ascii=False), encoding="utf-8")
+            files[WORDS_FILE] = sha256_file(tmp / WORDS_FILE)
         temperature = float(model.temperature) if hasattr(model, "temperature") else 1.0
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -91,8 +89,9 @@ def export(
             "version": version,
             "labels": list(LABELS),
             "tokenizer_version": TOKENIZER_VERSION,
+            "tokenizer": {"options": tokenizer.options.to_dict(), "words": words_file},
             "features": feature_config(cfg).__dict__,
-            "files": {MODEL_FILE: sha256_file(tmp / MODEL_FILE), VOCAB_FILE: sha256_file(tmp / VOCAB_FILE)},
+            "files": files,
             "temperature": temperature,
             "metrics": metrics,
             "config": cfg.to_dict(),
@@ -104,7 +103,7 @@ def export(
         (tmp / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
         served = Predictor(load_artifact(tmp, device="cpu")).predict_proba(parity_texts)
-        expected = eager_probs(model, parity_texts, itos, cfg).numpy()
+        expected = eager_probs(model, parity_texts, itos, cfg, tokenizer).numpy()
         diff = float(abs(served - expected).max()) if len(parity_texts) else 0.0
         if not diff <= atol:
             raise ExportParityError(
