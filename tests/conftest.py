@@ -31,6 +31,7 @@ TINY_TRAIN_ARGS = [
     "1",
     "--subword-buckets",
     "2000",
+    "--int8",
     "--no-progress",
 ]
 
@@ -55,6 +56,20 @@ def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None) ->
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_tiny(tmp_path_factory.mktemp("models"))
+
+
+# every prior-knowledge option of issue 19 (lexicons, GloVe + vocabulary extension, tokenizer options, negation,
+# n-gram branch, class bias) on two members: what they export must load and serve without the packages
+FULL_OPTIONS = [
+    "--members", "2", "--lexicons", "vader,afinn,emoji", "--vectors", "frozen", "--extend-vocab", "2000",
+    "--hashtags", "true", "--elongations", "true", "--emoticons", "true", "--negation", "true",
+    "--ngram-branch", "average", "--bigram-buckets", "5000", "--class-bias", "true", "--word-table", "5000",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def full_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("models"), "full", FULL_OPTIONS)
 
 
 @pytest.fixture(scope="session")

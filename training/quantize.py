@@ -1,6 +1,6 @@
 """Add a dynamically quantized int8 variant (``model-int8.pt``) to an exported model directory.
 
-    python -m training.quantize models/default      # what `sentiment train` does after every export
+    python -m training.quantize models/default      # on demand (`sentiment train --int8` does it after export)
 
 ``torch.ao.quantization.quantize_dynamic`` turns the LSTM and linear layers' weights into int8 (activations
 are quantized on the fly, per batch); the embeddings stay fp32. It must run on the eager ``nn.Module``
@@ -8,11 +8,11 @@ before scripting (on a ScriptModule it is a no-op), so the eager model is rebuil
 TorchScript archive's weights and the manifest's config: no pickles, no training checkpoint needed.
 
 The variant is measured before it is recorded, through the serving path (service.artifact + predictor) on the
-internal test split: AvgRec of fp32 and int8, label agreement, the largest probability difference, and how much
-a text's scores move when the other texts of its batch change (activations are quantized per batch). The
-manifest's ``variants.int8`` keeps these figures. fp32 stays the default everywhere: the AvgRec change is
-negligible, but int8 answers depend slightly on batch composition (see docs/benchmarks.md); serve it with
-``sentiment serve --precision int8``. int8 kernels (fbgemm) are CPU-only.
+test part of the model's own split protocol: AvgRec of fp32 and int8, label agreement, the largest probability
+difference, and how much a text's scores move when the other texts of its batch change (activations are
+quantized per batch). The manifest's ``variants.int8`` keeps these figures. fp32 stays the default everywhere:
+the AvgRec change is negligible, but int8 answers depend slightly on batch composition (see docs/benchmarks.md);
+serve it with ``sentiment serve --precision int8``. int8 kernels (fbgemm) are CPU-only.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ def eager_from_artifact(model_dir: Path) -> SentimentRNN | Ensemble:
     artifact = load_artifact(model_dir, "cpu")
     cfg = config_from_saved(artifact.manifest.config)
     state = artifact.module.state_dict()
-    model = build_model(len(artifact.encoder.itos), cfg, num_classes=len(artifact.labels))
+    trained = next(v.shape[0] for k, v in state.items() if k.endswith("embedding.weight") and "sub_" not in k)
+    model = build_model(len(artifact.encoder.itos), cfg, num_classes=len(artifact.labels), trained_vocab=trained)
     missing, unexpected = model.load_state_dict(state, strict=False)
-    optional = ("lin_word", "lin_sub")  # the optional zero-initialised linear branch may be absent
-    required_missing = [k for k in missing if k.count(".") < 1 or k.split(".")[-2] not in optional]
+    # parts added after a model was exported (zero-initialised branches, the class bias) may be absent
+    optional = ("lin_word", "lin_sub", "lin_bigram", "lin_bias", "lex_head", "class_bias", "vectors", "lexicon")
+    required_missing = [k for k in missing if not any(part in optional for part in k.split("."))]
     if unexpected or required_missing:
         raise RuntimeError(f"{model_dir}: weights do not fit the config (missing {missing}, unexpected {unexpected})")
     if cfg.fp16_embeddings:  # load_state_dict copied the float16 tables into float32 ones: store them as exported
@@ -100,7 +102,7 @@ def add_int8_variant(model_dir: Path, model: nn.Module, texts: list[str], gold: 
             "(qint8 weights of LSTM/GRU and Linear; embedding tables as exported)"
         ),
         "device": "cpu",
-        "measured_on": f"internal test split ({len(texts)} texts)",
+        "measured_on": f"the test part of the training split ({len(texts)} texts)",
         "fp32_avg_recall": round(fp32_ar, 4),
         "avg_recall": round(int8_ar, 4),
         "avg_recall_delta": round(delta, 4),
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = config_from_saved(json.loads((model_dir / MANIFEST_FILE).read_text())["config"])
     data_dir = cfg.data_dir if Path(cfg.data_dir).is_dir() else DEFAULT_DATA_DIR  # recorded path may be elsewhere
-    splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit)
+    splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit, protocol=cfg.split)
     variant = add_int8_variant(model_dir, model, [e.text for e in splits.test], [e.label for e in splits.test])
     print(json.dumps(variant, indent=2))
     return 0

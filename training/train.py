@@ -320,10 +320,11 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
         member_cfg = replace(cfg, seed=cfg.seed + k, members=1, calibrate=False, class_bias=False)
         tqdm.write(f"ensemble member {k + 1}/{cfg.members} (seed {member_cfg.seed})", file=sys.stderr)
         results.append(train_one(data, member_cfg, teacher, progress))
+    share_frozen_tables([r.model for r in results])
     model = Ensemble([r.model for r in results]).eval()
     cpu = torch.device("cpu")
     val_logits, test_logits = predict_logits(model, data.val, cpu), predict_logits(model, data.test, cpu)
-    unbiased_test = test_logits.clone()
+    unbiased_val, unbiased_test = val_logits.clone(), test_logits.clone()
     if cfg.class_bias:
         val_logits, test_logits = decide(model, val_logits, test_logits, data.val.labels)
     temperature = fit_temperature(val_logits, data.val.labels) if cfg.calibrate else 1.0
@@ -341,10 +342,21 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
     ]
     history = [{**row, "member": k} for k, r in enumerate(results) for row in r.history]
     metrics = _metrics(val_logits, test_logits, data, temperature, results[0].metrics["best_epoch"], history)
+    metrics["validation_unbiased"] = split_metrics(unbiased_val, data.val.labels, 1.0)
     metrics["test_unbiased"] = split_metrics(unbiased_test, data.test.labels, 1.0)
     metrics["class_bias"] = dict(zip(LABELS, model.class_bias.tolist(), strict=True))
     metrics["members"] = members
     return TrainResult(model, data.itos, cfg, metrics, history, data.tokenizer, data.n_trained)
+
+
+def share_frozen_tables(members: list[SentimentRNN]) -> None:
+    """Point every member's frozen GloVe and lexicon buffers at the first member's (equal values: the same data):
+    TorchScript stores a shared tensor once, so an ensemble carries its frozen tables once."""
+    first = members[0]
+    for m in members[1:]:
+        for name in ("vectors", "lexicon"):
+            if name in m._buffers and torch.equal(m._buffers[name], first._buffers[name]):
+                m._buffers[name] = first._buffers[name]
 
 
 def decide(
@@ -493,12 +505,13 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
         compact_embeddings(model)
     cpu = torch.device("cpu")
     val_logits, test_logits = predict_logits(model, val_t, cpu), predict_logits(model, data.test, cpu)
-    unbiased_test = test_logits.clone()
+    unbiased_val, unbiased_test = val_logits.clone(), test_logits.clone()
     if cfg.class_bias:
         val_logits, test_logits = decide(model, val_logits, test_logits, val_t.labels)
     temperature = fit_temperature(val_logits, val_t.labels) if cfg.calibrate else 1.0
     model.temperature.fill_(temperature)
     metrics = _metrics(val_logits, test_logits, data, temperature, best_epoch, history)
+    metrics["validation_unbiased"] = split_metrics(unbiased_val, val_t.labels, 1.0)
     metrics["test_unbiased"] = split_metrics(unbiased_test, data.test.labels, 1.0)
     metrics["class_bias"] = dict(zip(LABELS, model.class_bias.tolist(), strict=True))
     return TrainResult(model, itos, cfg, metrics, history, data.tokenizer, data.n_trained)
