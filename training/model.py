@@ -257,11 +257,10 @@ class Ensemble(nn.Module):
 
 def compact_embeddings(model: nn.Module) -> nn.Module:
     """Store every embedding table in float16, in place: they are ~98% of the weights, so the artifact halves;
-    lookups are cast back to float32 (SentimentRNN.embed), so only the stored values are rounded (~1e-3 relative).
-    The n-gram branch's class-score tables stay float32 (three columns: small, and averaged over many features).
-    A fine-tuned GloVe table is a parameter: it is stored in float16 too."""
-    for name, m in model.named_modules():
-        if isinstance(m, nn.Embedding) and not name.split(".")[-1].startswith("lin_"):
+    lookups are cast back to float32 (SentimentRNN.embed, linear_logits), so only the stored values are rounded
+    (~1e-3 relative). A fine-tuned GloVe table is a parameter: it is stored in float16 too."""
+    for m in model.modules():
+        if isinstance(m, nn.Embedding):
             m.weight.data = m.weight.data.half()
         if isinstance(m, SentimentRNN) and isinstance(m.vectors, nn.Parameter):
             m.vectors.data = m.vectors.data.half()

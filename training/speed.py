@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from service.artifact import load_artifact
+from service.artifact import INT8_FILE, load_artifact
 from service.predictor import Predictor
 from training.config import TrainConfig
 from training.data import load_splits
@@ -52,7 +52,7 @@ def measure(model_dirs: list[Path], texts: list[str], rounds: int = 3, single: i
             "forward_batch1_texts_per_s": round(v["batch1"], 1),
             "forward_batch64_texts_per_s": round(v["batch64"], 1),
             "encode_texts_per_s": round(v["encode"], 1),
-            "model_mb": round(sum(f.stat().st_size for f in Path(k).iterdir() if f.is_file()) / 2**20, 2),
+            "model_mb": round(sum(f.stat().st_size for f in Path(k).iterdir() if f.name != INT8_FILE) / 2**20, 2),
         }
         for k, v in best.items()
     }

@@ -12,3 +12,16 @@ def test_saved_configs_keep_the_values_of_fields_added_after_them():
 def test_a_current_config_round_trips():
     cfg = TrainConfig(members=3, hidden_dim=32, adv_eps=0.3)
     assert config_from_saved(cfg.to_dict()) == cfg
+
+
+def test_every_field_has_a_comment_that_is_its_help_text():
+    import argparse
+
+    from training.config import add_config_args, field_comments
+
+    comments = field_comments()
+    assert set(comments) == set(TrainConfig().to_dict()) and all(comments.values())
+    p = argparse.ArgumentParser()
+    add_config_args(p)
+    assert p._option_string_actions["--split"].help == f"{comments['split']} (default: temporal)"
+    assert p.parse_args(["--split", "random", "--class-bias", "true"]).class_bias is True
