@@ -26,10 +26,10 @@ class TrainConfig:
     split_seed: int = 2017  # random split: fixes the split independently of the model seed
     limit: int = 0  # use only about N pooled tweets (0 = all); for --dry-run and tests
     # tokenizer options (service/tokenizer.py; recorded in the manifest, the word table shipped as words.json)
-    hashtags: bool = False  # segment hashtags into words (camel case, then wordsegment's unigram counts)
-    elongations: bool = False  # resolve elongated words against the word table ("goooood" -> "good")
-    emoticons: bool = False  # map emoticon variants to canonical forms (":-)))" -> ":)")
-    negation: bool = False  # mark tokens in a negation scope (a reserved sub-word id; flips lexicon features)
+    hashtags: bool = True  # segment hashtags into words (camel case, then wordsegment's unigram counts)
+    elongations: bool = True  # resolve elongated words against the word table ("goooood" -> "good")
+    emoticons: bool = True  # map emoticon variants to canonical forms (":-)))" -> ":)")
+    negation: bool = True  # mark tokens in a negation scope (a reserved sub-word id; flips lexicon features)
     word_table: int = 50_000  # words of wordsegment's unigram counts kept for the hashtag/elongation options
     # vocabulary and features
     min_freq: int = 2  # training-vocabulary words need this many occurrences in the training split
@@ -38,14 +38,14 @@ class TrainConfig:
     ngram_min: int = 3  # shortest char n-gram
     ngram_max: int = 5  # longest char n-gram
     max_ngrams: int = 16  # char n-grams kept per token
-    lexicons: str = ""  # prior-polarity lexicons, comma-separated: vader, afinn, emoji ("" = none)
-    vectors: str = "none"  # GloVe 6B 50d concatenated to the word embeddings: none | frozen | finetune
+    lexicons: str = "vader,afinn,emoji"  # prior-polarity lexicons, comma-separated: vader, afinn, emoji ("" = none)
+    vectors: str = "frozen"  # GloVe 6B 50d concatenated to the word embeddings: none | frozen | finetune
     vectors_lr: float = 0.1  # vectors=finetune: learning-rate multiplier of the GloVe table
-    extend_vocab: int = 0  # add the N most frequent GloVe words (and every lexicon word) as frozen vocabulary rows
+    extend_vocab: int = 50_000  # add the N most frequent GloVe words (and every lexicon word) as frozen vocabulary rows
     # model
-    embed_dim: int = 200  # trainable word embedding size
-    subword_dim: int = 100  # char n-gram embedding size
-    hidden_dim: int = 32  # LSTM/GRU units per direction
+    embed_dim: int = 100  # trainable word embedding size
+    subword_dim: int = 50  # char n-gram embedding size
+    hidden_dim: int = 64  # LSTM/GRU units per direction
     num_layers: int = 1  # recurrent layers
     rnn: str = "lstm"  # lstm | gru
     pooling: str = "attn_max"  # attn_max | attn | max | mean | last
@@ -53,7 +53,7 @@ class TrainConfig:
     embed_dropout: float = 0.2  # dropout on the concatenated token inputs
     word_dropout: float = 0.05  # prob. of replacing a token's trainable embedding by <unk>'s while training
     forget_bias: float = 1.0  # LSTM forget-gate bias at initialisation
-    members: int = 3  # >1: train that many models (seeds seed, seed + 1, ...) and export their mean
+    members: int = 2  # >1: train that many models (seeds seed, seed + 1, ...) and export their mean
     linear_branch: bool = False  # add a linear bag-of-(word + char n-gram) model's logits (fastText style)
     ngram_branch: str = "none"  # none | average: a hashed word 1-2 + char n-gram linear model, own loss, probs averaged
     bigram_buckets: int = 100_000  # ngram_branch: hashed word-bigram buckets
@@ -75,7 +75,7 @@ class TrainConfig:
     device: str = "cpu"  # cpu | cuda | auto
     fp16_embeddings: bool = True  # store the trained embedding tables in float16 (half the artifact size)
     calibrate: bool = True  # fit a temperature on validation
-    class_bias: bool = False  # fit per-class logit biases maximising validation AvgRec (the decision rule)
+    class_bias: bool = True  # fit per-class logit biases maximising validation AvgRec (the decision rule)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,14 +5,13 @@ import numpy as np
 from service.artifact import load_artifact
 from service.explain import explain
 from service.predictor import Predictor
-from service.tokenizer import tokenize
 
 
 def test_attribution_is_the_probability_lost_without_each_token(tiny_model):
     p = Predictor(load_artifact(tiny_model, "cpu"))
     text = "worst flight ever @united, cancelled AGAIN :( #fail"
     e = explain(p, text)
-    tokens = tokenize(text)
+    tokens = p.encoder.tokenize(text)  # the model's own tokenizer options
     assert e.tokens == tokens and not e.truncated
     assert e.prediction == p.predict([text])[0]
     c = p.labels.index(e.prediction.label)
