@@ -73,7 +73,9 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
     if len(vocabs) != 1 or len({json.dumps(m["features"], sort_keys=True) for m in manifests}) != 1:
         raise SystemExit("error: members must share one vocabulary and feature config (same split and vocab settings)")
     cfg = config_from_saved(manifests[0]["config"])
-    splits = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, protocol=cfg.split)
+    splits = load_splits(  # the split the members were trained on (limit included)
+        cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit, protocol=cfg.split
+    )
     members = [load_artifact(d, "cpu", require_binding=False).module for d in member_dirs]
     model = Combined(members).eval()
     val_texts, test_texts = [e.text for e in splits.val], [e.text for e in splits.test]

@@ -102,9 +102,11 @@ def test_cli_trains_members_with_consecutive_seeds_into_one_module(tiny_model: P
     with torch.no_grad():
         for m in members:
             assert float(m.temperature) == 1.0  # members stay uncalibrated: one temperature, on their mean
+            assert not m.class_bias.any()  # and unbiased
             assert m.embedding.weight.dtype == torch.float16  # compact tables (fp16_embeddings default)
         mean = torch.stack([m(word, sub, lengths) for m in members]).mean(dim=0)
-        expected = torch.softmax(torch.log(mean) / art.module.temperature, dim=1)
+        # one class bias (the decision rule) and one temperature, on the mean
+        expected = torch.softmax((torch.log(mean) + art.module.class_bias) / art.module.temperature, dim=1)
         torch.testing.assert_close(art.module(word, sub, lengths), expected)
         assert art.module(word, sub, lengths).dtype == torch.float32
     assert abs(float(art.module.temperature) - manifest["temperature"]) < 1e-6
@@ -130,7 +132,7 @@ def test_cli_exports_every_prior_knowledge_option_verified(full_tiny_model: Path
         "options": {"hashtags": True, "elongations": True, "emoticons": True},
         "words": "words.json",
     }
-    assert {"model.pt", "vocab.json", "words.json"} == set(manifest["files"])  # no int8 file unless asked
+    assert {"model.pt", "vocab.json", "words.json", "model-int8.pt"} == set(manifest["files"])  # tiny args: --int8
     assert manifest["features"]["negation"] == 1 and manifest["parity"]["max_abs_diff"] <= 1e-5
     voc = manifest["metrics"]["vocabulary"]
     assert voc["vocab_total"] >= voc["vocab_trained"] + 2000 and voc["test_oov"] < voc["test_oov_trained_vocab"]
