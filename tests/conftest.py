@@ -31,6 +31,7 @@ TINY_TRAIN_ARGS = [
     "1",
     "--subword-buckets",
     "2000",
+    "--int8",
     "--no-progress",
 ]
 
@@ -84,7 +85,11 @@ def poisoned_model(like: Path, out: Path, value: float, min_tokens: int = 1) -> 
     )
     manifest = json.loads((like / MANIFEST_FILE).read_text())
     manifest.update(name="poisoned", version=f"poisoned-{value}")
-    manifest["files"] = {MODEL_FILE: sha256_file(out / MODEL_FILE), VOCAB_FILE: sha256_file(out / VOCAB_FILE)}
+    files = {MODEL_FILE: sha256_file(out / MODEL_FILE), VOCAB_FILE: sha256_file(out / VOCAB_FILE)}
+    for name in set(manifest["files"]) - {MODEL_FILE, VOCAB_FILE}:  # the tokenizer's word table, if any
+        shutil.copy(like / name, out / name)
+        files[name] = sha256_file(out / name)
+    manifest["files"] = files
     (out / MANIFEST_FILE).write_text(json.dumps(manifest))
     return out
 
@@ -98,6 +103,20 @@ def nan_model(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_tiny(tmp_path_factory.mktemp("models"))
+
+
+# every prior-knowledge option of issue 19 (lexicons, GloVe + vocabulary extension, tokenizer options, negation,
+# n-gram branch, class bias) on two members: what they export must load and serve without the packages
+FULL_OPTIONS = [
+    "--members", "2", "--lexicons", "vader,afinn,emoji", "--vectors", "frozen", "--extend-vocab", "2000",
+    "--hashtags", "true", "--elongations", "true", "--emoticons", "true", "--negation", "true",
+    "--ngram-branch", "average", "--bigram-buckets", "5000", "--class-bias", "true", "--word-table", "5000",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def full_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("models"), "full", FULL_OPTIONS)
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def models(tmp_path_factory):
     """fp32: the committed model as it is; int8: a copy with its variant built by `sentiment quantize`."""
     d = tmp_path_factory.mktemp("cross-path-models") / "default"
     d.mkdir()
-    for name in ("manifest.json", "model.pt", "vocab.json"):
+    for name in ["manifest.json", *json.loads((DEFAULT_MODEL / "manifest.json").read_text())["files"]]:
         shutil.copy(DEFAULT_MODEL / name, d / name)
     quantize = [sys.executable, "-m", "service.cli", "quantize", str(d)]
     subprocess.run(quantize, cwd=REPO, check=True, capture_output=True, timeout=600)
@@ -155,13 +156,16 @@ def test_the_api_and_via_api(tmp_path, inputs, tweets, models, reference, precis
         texts = [t.text for t in tweets]
         singles: dict[int, dict] = {}
         batched: dict[int, dict] = {}
-        with httpx.Client(base_url=url, timeout=120) as http, ThreadPoolExecutor(48) as pool:
+        local = threading.local()  # one connection pool per client thread
 
-            def post(idx: list[int], into: dict[int, dict]) -> None:
-                r = http.post("/predict", json={"texts": [texts[i] for i in idx]})
-                assert r.status_code == 200, r.text
-                into.update(zip(idx, r.json(), strict=True))
+        def post(idx: list[int], into: dict[int, dict]) -> None:
+            if not hasattr(local, "http"):
+                local.http = httpx.Client(base_url=url, timeout=120)
+            r = local.http.post("/predict", json={"texts": [texts[i] for i in idx]})
+            assert r.status_code == 200, r.text
+            into.update(zip(idx, r.json(), strict=True))
 
+        with ThreadPoolExecutor(48) as pool:
             jobs = [pool.submit(post, [i], singles) for i in range(len(texts))]
             jobs += [pool.submit(post, list(range(i, min(i + 64, len(texts)))), batched) for i in range(0, 2000, 64)]
             for job in jobs:  # both kinds were in flight at once, merged by the batcher

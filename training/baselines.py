@@ -1,9 +1,11 @@
 """Baselines on the same split and the same metric code as the BiLSTM (service.core.evaluation).
 
-    python -m training.baselines            # majority class and TF-IDF (word 1-2 + char 2-5 grams) + LR
-    python -m training.baselines --json docs/baselines.json
+    python -m training.baselines --split temporal --json docs/baselines-temporal.json
+    python -m training.baselines --split random --json docs/baselines.json
 
-The TF-IDF model's C is picked on validation AvgRec; the internal test is scored once.
+Majority class, VADER (its lexicon and rules as shipped, compound score cut at +-0.05, nothing fitted) and TF-IDF
+(word 1-2 + char 2-5 grams) + logistic regression. The TF-IDF model's C is picked on validation AvgRec; the test
+part is scored once.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from service.core.evaluation import evaluate_predictions
 from service.core.labels import LABELS
 from service.core.tokenizer import tokenize
 from training.config import TrainConfig
-from training.data import load_splits
+from training.data import SPLITS, load_splits
 
 
 def _summary(m: dict[str, Any]) -> dict[str, float]:
@@ -34,6 +36,16 @@ def _summary(m: dict[str, Any]) -> dict[str, float]:
 def majority(train_labels: list[int], test_labels: list[int]) -> dict[str, Any]:
     top = int(np.bincount(train_labels, minlength=len(LABELS)).argmax())
     return evaluate_predictions(test_labels, [top] * len(test_labels))
+
+
+def vader(test_texts: list[str], threshold: float = 0.05) -> np.ndarray:
+    """Predicted labels (N,) from VADER's own compound score (nothing fitted): >= threshold positive, <= -threshold
+    negative, else neutral."""
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    sia = SentimentIntensityAnalyzer()
+    compound = np.array([sia.polarity_scores(t)["compound"] for t in test_texts])
+    return np.where(compound >= threshold, 2, np.where(compound <= -threshold, 0, 1))
 
 
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
@@ -57,7 +69,7 @@ def tfidf_lr(
     train: tuple[list[str], list[int]],
     val: tuple[list[str], list[int]],
     test: tuple[list[str], list[int]],
-    cs: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
+    cs: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0),
 ) -> dict[str, Any]:
     bigram, char = _vectorizers()
     x_train = hstack([bigram.fit_transform(train[0]), char.fit_transform(train[0])]).tocsr()
@@ -81,13 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m training.baselines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--json", default=None, help="write the results to this JSON file")
+    p.add_argument("--split", choices=SPLITS, default="temporal", help="evaluation protocol (default: temporal)")
     args = p.parse_args(argv)
     cfg = TrainConfig()
-    s = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
+    s = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, protocol=args.split)
     cols = lambda xs: ([e.text for e in xs], [e.label for e in xs])  # noqa: E731
     train, val, test = cols(s.train), cols(s.val), cols(s.test)
     t0 = time.time()
-    results = {"majority": _summary(majority(train[1], test[1]))}
+    results: dict[str, Any] = {"majority": _summary(majority(train[1], test[1]))}
+    results["vader"] = _summary(evaluate_predictions(test[1], vader(test[0]).tolist()))
     tf = tfidf_lr(train, val, test)
     results["tfidf_lr"] = {
         **_summary(tf),
@@ -95,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "val_avg_recall": tf["val_avg_recall"],
         "seconds": round(time.time() - t0, 1),
     }
+    results = {"split": args.split, "n_train": len(train[0]), "n_val": len(val[0]), **results}
     print(json.dumps(results, indent=2))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

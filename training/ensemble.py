@@ -14,7 +14,6 @@ the result is exported with the same parity check as `sentiment train`.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -25,9 +24,9 @@ import torch
 from torch import nn
 
 from service.core.artifact import load_artifact
-from service.core.evaluation import evaluate_predictions
 from service.core.manifest import read_manifest
 from service.core.predictor import Predictor, forward_sorted
+from training.bias import fit_class_bias
 from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export
@@ -54,18 +53,6 @@ class Combined(nn.Module):
         return torch.softmax(self.logits(word_ids, sub_ids, lengths) / self.temperature, dim=1)  # (B, C)
 
 
-def fit_class_bias(log_probs: np.ndarray, gold: np.ndarray, span: float = 1.5, step: float = 0.05) -> np.ndarray:
-    """Bias (C,) with bias[neutral] = 0 maximising AvgRec of argmax(log_probs + bias) on validation."""
-    grid = np.arange(-span, span + step / 2, step)
-    best, best_score = np.zeros(3), -1.0
-    for b_neg, b_pos in itertools.product(grid, grid):
-        bias = np.array([b_neg, 0.0, b_pos])
-        score = evaluate_predictions(gold.tolist(), (log_probs + bias).argmax(axis=1).tolist())["avg_recall"]
-        if score > best_score + 1e-9:
-            best, best_score = bias, score
-    return best
-
-
 def member_log_probs(model: Combined, texts: list[str], artifact_dir: Path) -> np.ndarray:
     """Unbiased log-mean probabilities (N, C) through the serving encoder."""
     art = load_artifact(artifact_dir, "cpu", require_binding=False)
@@ -80,7 +67,9 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
     if len(vocabs) != 1 or len({json.dumps(m["features"], sort_keys=True) for m in manifests}) != 1:
         raise SystemExit("error: members must share one vocabulary and feature config (same split and vocab settings)")
     cfg = config_from_saved(manifests[0]["config"])
-    splits = load_splits(cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed)
+    splits = load_splits(  # the split the members were trained on (limit included)
+        cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit, protocol=cfg.split
+    )
     members = [load_artifact(d, "cpu", require_binding=False).module for d in member_dirs]
     model = Combined(members).eval()
     val_texts, test_texts = [e.text for e in splits.val], [e.text for e in splits.test]

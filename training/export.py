@@ -21,10 +21,19 @@ from torch import nn
 from service.core.artifact import load_artifact
 from service.core.features import Encoder, collate
 from service.core.labels import LABELS
-from service.core.manifest import FORMAT_VERSION, MODEL_FILE, VOCAB_BINDING, VOCAB_FILE, Manifest, sha256_file
+from service.core.manifest import (
+    FORMAT_VERSION,
+    MODEL_FILE,
+    VOCAB_BINDING,
+    VOCAB_FILE,
+    WORDS_FILE,
+    Manifest,
+    sha256_file,
+)
 from service.core.predictor import Predictor
-from service.core.tokenizer import TOKENIZER_VERSION
+from service.core.tokenizer import TOKENIZER_VERSION, Tokenizer
 from training.config import TrainConfig, feature_config
+from training.train import make_tokenizer
 
 
 class ExportParityError(RuntimeError):
@@ -32,9 +41,11 @@ class ExportParityError(RuntimeError):
 
 
 @torch.no_grad()
-def eager_probs(model: nn.Module, texts: list[str], itos: list[str], cfg: TrainConfig) -> torch.Tensor:
+def eager_probs(
+    model: nn.Module, texts: list[str], itos: list[str], cfg: TrainConfig, tokenizer: Tokenizer | None = None
+) -> torch.Tensor:
     """The eager module on the serving encoder's tensors: (N, C)."""
-    encoder = Encoder(itos, feature_config(cfg))
+    encoder = Encoder(itos, feature_config(cfg), tokenizer or make_tokenizer(cfg))
     return model.eval()(*collate([encoder.encode(t) for t in texts]))
 
 
@@ -50,8 +61,10 @@ def export(
     data_info: dict[str, Any],
     parity_texts: list[str],
     atol: float = 1e-5,
+    tokenizer: Tokenizer | None = None,
 ) -> Path:
     model = model.cpu().eval()
+    tokenizer = tokenizer or make_tokenizer(cfg)
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
@@ -59,14 +72,21 @@ def export(
         scripted = torch.jit.script(model)
         (tmp / VOCAB_FILE).write_text(json.dumps(itos, ensure_ascii=False), encoding="utf-8")
         scripted.save(str(tmp / MODEL_FILE), _extra_files={VOCAB_BINDING: sha256_file(tmp / VOCAB_FILE)})
+        files = {MODEL_FILE: sha256_file(tmp / MODEL_FILE), VOCAB_FILE: sha256_file(tmp / VOCAB_FILE)}
+        words_file = None
+        if tokenizer.options.needs_words():
+            words_file = WORDS_FILE
+            (tmp / WORDS_FILE).write_text(json.dumps(tokenizer.words, ensure_ascii=False), encoding="utf-8")
+            files[WORDS_FILE] = sha256_file(tmp / WORDS_FILE)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             name=name,
             version=version,
             labels=list(LABELS),
             tokenizer_version=TOKENIZER_VERSION,
+            tokenizer={"options": tokenizer.options.to_dict(), "words": words_file},
             features=feature_config(cfg).__dict__,
-            files={MODEL_FILE: sha256_file(tmp / MODEL_FILE), VOCAB_FILE: sha256_file(tmp / VOCAB_FILE)},
+            files=files,
             temperature=float(model.temperature) if hasattr(model, "temperature") else 1.0,
             metrics=metrics,
             config=cfg.to_dict(),
@@ -77,7 +97,7 @@ def export(
         manifest.write(tmp)
 
         served = Predictor(load_artifact(tmp, device="cpu")).predict_proba(parity_texts)
-        expected = eager_probs(model, parity_texts, itos, cfg).numpy()
+        expected = eager_probs(model, parity_texts, itos, cfg, tokenizer).numpy()
         diff = float(abs(served - expected).max()) if len(parity_texts) else 0.0
         if not diff <= atol:
             raise ExportParityError(

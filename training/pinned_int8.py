@@ -5,10 +5,12 @@ i.e. of the whole batch: a text's int8 scores then move (up to ~0.007 here) with
 the API (adaptive batches), Ray (blocks) and the local scorer (windows) disagree. Here every quantized op is given
 the same range for every batch:
 
-* `PinnedLinear`: the input is clamped to a range calibrated on real texts (widened by a margin) and two constant
-  columns holding that range's ends are appended (their weights are zero). The tensor's min and max, and so its
-  quantization scale, are the same whatever the batch; the result is unchanged (zero weights) unless a value
-  falls outside the calibrated range, where it is clamped.
+* `PinnedLinear`: for a linear layer whose input is bounded by [-1, 1] by construction (it reads tanh/sigmoid
+  outputs: the recurrent states, attention scores, their pooled values; seen so on the calibration texts), two
+  constant columns -1 and +1 are appended to the input (their weights are zero), so the tensor's min and max, and
+  its quantization scale, are the same whatever the batch. A linear layer whose input is not bounded (e.g.
+  tweet-level sums of lexicon scores, which grow with the text) stays in float32: clamping it to a calibrated
+  range would change long texts' scores, and such layers are tiny (a few columns per text, not per token).
 * `PinnedLSTM` / `PinnedGRU` (one-layer LSTM or GRU, uni- or bidirectional, packed input): the input gets the same two
   constant columns; the hidden state gets two *sentinel units* per direction whose gates are saturated by their
   biases (all recurrent weights to and from them are zero), so they are exactly +1 and -1 at every step of every
@@ -29,7 +31,7 @@ from torch import nn
 from torch.nn.utils.rnn import PackedSequence
 
 SATURATE = 30.0  # gate bias of a sentinel unit: sigmoid(30) and tanh(30) are exactly 1.0 in float32
-MARGIN = 0.1  # a calibrated range is widened by this fraction of its span on each side
+MARGIN = 0.25  # a recurrent layer's calibrated input bound is widened by this fraction
 
 
 def _quantized(module: nn.Module) -> nn.Module:
@@ -169,12 +171,13 @@ def pinned_int8(model: nn.Module, ranges: dict[str, tuple[float, float]]) -> nn.
         if name not in ranges or not isinstance(module, nn.LSTM | nn.GRU | nn.Linear):
             continue
         lo, hi = ranges[name]
-        pad = MARGIN * max(hi - lo, 1e-6)
         if isinstance(module, nn.Linear):
-            replacement: nn.Module = PinnedLinear(module, min(lo - pad, 0.0), max(hi + pad, 0.0))
+            if max(abs(lo), abs(hi)) > 1.0:
+                continue  # an unbounded input: kept in float32 (see the module docstring)
+            replacement: nn.Module = PinnedLinear(module, -1.0, 1.0)
         else:
             pinned = PinnedLSTM if isinstance(module, nn.LSTM) else PinnedGRU
-            replacement = pinned(module, max(abs(lo), abs(hi)) + pad)
+            replacement = pinned(module, max(abs(lo), abs(hi)) * (1 + MARGIN))
         parent_name, _, attr = name.rpartition(".")
         setattr(model.get_submodule(parent_name) if parent_name else model, attr, replacement)
     return model

@@ -10,8 +10,9 @@ runs on the eager ``nn.Module`` (on a ScriptModule it is a no-op), so the eager 
 TorchScript archive's weights and the manifest's config: no pickles, no training checkpoint needed.
 
 Before it is recorded the variant is measured through the serving path (service.core.artifact + predictor) on the
-internal test split: AvgRec of fp32 and int8, label agreement, the largest probability difference, and the largest
-change of a text's scores between being scored alone and in a batch (0 by construction). ``model-int8.json``
+test part of the model's own split protocol: AvgRec of fp32 and int8, label agreement, the largest probability
+difference, and the largest change of a text's scores between being scored alone and in a batch (0 by
+construction). ``model-int8.json``
 keeps these figures and the sha256 of the ``model.pt`` and ``vocab.json`` it was built from, so a variant left
 over from another model is refused at load time. int8 kernels (fbgemm) are CPU-only; fp32 stays the default.
 """
@@ -74,10 +75,12 @@ def eager_from_artifact(model_dir: Path) -> SentimentRNN | Ensemble:
     artifact = load_artifact(model_dir, "cpu")
     cfg = config_from_saved(artifact.manifest.config)
     state = artifact.module.state_dict()
-    model = build_model(len(artifact.encoder.itos), cfg, num_classes=len(artifact.labels))
+    trained = next(v.shape[0] for k, v in state.items() if k.endswith("embedding.weight") and "sub_" not in k)
+    model = build_model(len(artifact.encoder.itos), cfg, num_classes=len(artifact.labels), trained_vocab=trained)
     missing, unexpected = model.load_state_dict(state, strict=False)
-    optional = ("lin_word", "lin_sub")  # the optional zero-initialised linear branch may be absent
-    required_missing = [k for k in missing if k.count(".") < 1 or k.split(".")[-2] not in optional]
+    # parts added after a model was exported (zero-initialised branches, the class bias) may be absent
+    optional = ("lin_word", "lin_sub", "lin_bigram", "lin_bias", "lex_head", "class_bias", "vectors", "lexicon")
+    required_missing = [k for k in missing if not any(part in optional for part in k.split("."))]
     if unexpected or required_missing:
         raise RuntimeError(f"{model_dir}: weights do not fit the config (missing {missing}, unexpected {unexpected})")
     if cfg.fp16_embeddings:  # load_state_dict copied the float16 tables into float32 ones: store them as exported
@@ -132,7 +135,7 @@ def add_int8_variant(
     fp32_ar, int8_ar = _avg_recall(fp32, gold), _avg_recall(int8, gold)
     record.update(
         {
-            "measured_on": f"internal test split ({len(texts)} texts)",
+            "measured_on": f"the test part of the model's split ({len(texts)} texts)",
             "fp32_avg_recall": round(fp32_ar, 4),
             "avg_recall": round(int8_ar, 4),
             "avg_recall_delta": round(int8_ar - fp32_ar, 4),
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     cfg = config_from_saved(json.loads((model_dir / MANIFEST_FILE).read_text())["config"])
     data_dir = cfg.data_dir if Path(cfg.data_dir).is_dir() else DEFAULT_DATA_DIR  # recorded path may be elsewhere
-    splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit)
+    splits = load_splits(data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit, protocol=cfg.split)
     variant = add_int8_variant(
         model_dir, model, [e.text for e in splits.test], [e.label for e in splits.test], [e.text for e in splits.val]
     )

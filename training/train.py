@@ -21,10 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from service.core.evaluation import evaluate_predictions, expected_calibration_error
-from service.core.features import PAD_ID, UNK_ID, Encoded, Encoder, collate
+from service.core.features import Encoded, Encoder, collate
 from service.core.labels import LABELS
 from service.core.predictor import forward_sorted
-from service.core.tokenizer import tokenize
+from service.core.tokenizer import SPECIAL_TOKENS, Tokenizer, TokenizerOptions
+from training.bias import fit_class_bias
 from training.config import TrainConfig, feature_config
 from training.data import Example, Splits
 from training.model import Ensemble, SentimentRNN, compact_embeddings
@@ -44,11 +45,13 @@ class Tensors:
 
 @dataclass
 class TrainResult:
-    model: SentimentRNN
+    model: SentimentRNN | Ensemble
     itos: list[str]
     cfg: TrainConfig
     metrics: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
+    tokenizer: Tokenizer = field(default_factory=Tokenizer)
+    n_trained: int = 0  # rows of the trainable word table (the rest of itos are frozen extension rows)
 
 
 def seed_everything(seed: int) -> None:
@@ -57,9 +60,18 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def numericalise(examples: list[Example], itos: list[str], cfg: TrainConfig) -> Tensors:
-    """Token ids and hashed char n-grams of every example, exactly as serving computes them."""
-    encoder = Encoder(itos, feature_config(cfg))
+def make_tokenizer(cfg: TrainConfig) -> Tokenizer:
+    """The tokenizer a config asks for; the word table (wordsegment's counts) only when an option reads it."""
+    options = TokenizerOptions(hashtags=cfg.hashtags, elongations=cfg.elongations, emoticons=cfg.emoticons)
+    if not options.needs_words():
+        return Tokenizer(options)
+    from training.wordcounts import word_counts
+
+    return Tokenizer(options, word_counts(cfg.word_table))
+
+
+def numericalise(examples: list[Example], encoder: Encoder) -> Tensors:
+    """Encode with the serving Encoder itself (tokenizer, vocabulary, char n-grams, negation marker)."""
     return Tensors([encoder.encode(ex.text) for ex in examples], torch.tensor([ex.label for ex in examples]))
 
 
@@ -142,7 +154,7 @@ def adversarial_step(
     assert x.grad is not None
     g = x.grad.detach()  # (B, T, E)
     r = eps * g / g.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (B, T, E), |r| = eps per text
-    loss_fn(model.classify(x + r, lengths), y).backward()
+    loss_fn(model.classify(x + r, word, sub, lengths), y).backward()
     return loss.detach()
 
 
@@ -196,18 +208,73 @@ def split_metrics(logits: torch.Tensor, labels: torch.Tensor, temperature: float
 
 @dataclass
 class Prepared:
-    """A split's vocabulary and numericalised tensors, built once and shared by every ensemble member."""
+    """A split's vocabulary, tables and numericalised tensors, built once and shared by every ensemble member."""
 
-    itos: list[str]
+    itos: list[str]  # trained rows first, then the frozen extension rows (lexicon and GloVe words)
+    n_trained: int  # rows of the trainable embedding table
+    tokenizer: Tokenizer
     train: Tensors
     val: Tensors
     test: Tensors
+    vectors: torch.Tensor | None  # (V, 50) GloVe rows, or None
+    lexicon: torch.Tensor | None  # (V, L) prior polarities, or None
+    coverage: dict[str, float]  # OOV rates and table hits (reported in the manifest)
+
+
+def extension_words(cfg: TrainConfig) -> list[str]:
+    """Words given frozen vocabulary rows beyond the training vocabulary: every lexicon entry, then GloVe's most
+    frequent words (cfg.extend_vocab of them)."""
+    words: list[str] = []
+    if cfg.lexicon_names():
+        from training.lexicons import lexicon_words
+
+        words += lexicon_words(cfg.lexicon_names())
+    if cfg.extend_vocab > 0:
+        from training.vectors import frequent_words
+
+        words += frequent_words(cfg.extend_vocab)
+    return words
 
 
 def prepare(splits: Splits, cfg: TrainConfig) -> Prepared:
-    itos = build_vocab((tokenize(ex.text)[: cfg.max_len] for ex in splits.train), cfg.min_freq).get_itos()
-    train_t, val_t, test_t = (numericalise(s, itos, cfg) for s in (splits.train, splits.val, splits.test))
-    return Prepared(itos, train_t, val_t, test_t)
+    tokenizer = make_tokenizer(cfg)
+    train_tokens = [tokenizer.tokenize(ex.text)[: cfg.max_len] for ex in splits.train]
+    itos = build_vocab(train_tokens, cfg.min_freq).get_itos()
+    n_trained = len(itos)
+    known = set(itos)
+    for w in extension_words(cfg):
+        if w not in known:
+            known.add(w)
+            itos.append(w)
+    encoder = Encoder(itos, feature_config(cfg), tokenizer)
+    train_t, val_t, test_t = (numericalise(s, encoder) for s in (splits.train, splits.val, splits.test))
+    test_tokens = [tokenizer.tokenize(ex.text)[: cfg.max_len] for ex in splits.test]
+    skip = frozenset(SPECIAL_TOKENS)
+    from training.vectors import oov_rate
+
+    coverage = {
+        "vocab_trained": n_trained,
+        "vocab_total": len(itos),
+        "test_oov_trained_vocab": oov_rate(test_tokens, dict.fromkeys(itos[:n_trained]), skip),
+        "test_oov": oov_rate(test_tokens, encoder.stoi, skip),
+    }
+    vectors = lexicon = None
+    if cfg.vectors != "none":
+        from training.vectors import vector_table
+
+        table, hits = vector_table(itos)
+        vectors = torch.from_numpy(table)
+        coverage["vector_rows"] = hits
+        with_vec = {t for t, row in zip(itos, table, strict=True) if row.any()}
+        coverage["test_tokens_without_vector"] = oov_rate(test_tokens, dict.fromkeys(with_vec), skip)
+    if cfg.lexicon_names():
+        from training.lexicons import lexicon_table
+
+        lex = lexicon_table(itos, cfg.lexicon_names())
+        lexicon = torch.from_numpy(lex)
+        coverage["lexicon_rows"] = int((lex > 0).any(axis=1).sum())
+    tqdm.write(f"vocabulary: {json.dumps({k: round(v, 4) for k, v in coverage.items()})}", file=sys.stderr)
+    return Prepared(itos, n_trained, tokenizer, train_t, val_t, test_t, vectors, lexicon, coverage)
 
 
 def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResult:
@@ -222,12 +289,17 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
         return train_one(data, cfg, teacher, progress)
     results = []
     for k in range(cfg.members):
-        member_cfg = replace(cfg, seed=cfg.seed + k, members=1, calibrate=False)  # one temperature, on the mean
+        # one temperature and one class bias, on the mean
+        member_cfg = replace(cfg, seed=cfg.seed + k, members=1, calibrate=False, class_bias=False)
         tqdm.write(f"ensemble member {k + 1}/{cfg.members} (seed {member_cfg.seed})", file=sys.stderr)
         results.append(train_one(data, member_cfg, teacher, progress))
+    share_frozen_tables([r.model for r in results])
     model = Ensemble([r.model for r in results]).eval()
     cpu = torch.device("cpu")
     val_logits, test_logits = predict_logits(model, data.val, cpu), predict_logits(model, data.test, cpu)
+    unbiased_val, unbiased_test = val_logits.clone(), test_logits.clone()
+    if cfg.class_bias:
+        val_logits, test_logits = decide(model, val_logits, test_logits, data.val.labels)
     temperature = fit_temperature(val_logits, data.val.labels) if cfg.calibrate else 1.0
     model.temperature.fill_(temperature)
     members = [
@@ -243,8 +315,31 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
     ]
     history = [{**row, "member": k} for k, r in enumerate(results) for row in r.history]
     metrics = _metrics(val_logits, test_logits, data, temperature, results[0].metrics["best_epoch"], history)
+    metrics["validation_unbiased"] = split_metrics(unbiased_val, data.val.labels, 1.0)
+    metrics["test_unbiased"] = split_metrics(unbiased_test, data.test.labels, 1.0)
+    metrics["class_bias"] = dict(zip(LABELS, model.class_bias.tolist(), strict=True))
     metrics["members"] = members
-    return TrainResult(model, data.itos, cfg, metrics, history)
+    return TrainResult(model, data.itos, cfg, metrics, history, data.tokenizer, data.n_trained)
+
+
+def share_frozen_tables(members: list[SentimentRNN]) -> None:
+    """Point every member's frozen GloVe and lexicon buffers at the first member's (equal values: the same data):
+    TorchScript stores a shared tensor once, so an ensemble carries its frozen tables once."""
+    first = members[0]
+    for m in members[1:]:
+        for name in ("vectors", "lexicon"):
+            if name in m._buffers and torch.equal(m._buffers[name], first._buffers[name]):
+                m._buffers[name] = first._buffers[name]
+
+
+def decide(
+    model: nn.Module, val_logits: torch.Tensor, test_logits: torch.Tensor, val_labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fit the per-class logit bias on validation (the decision rule for macro recall), store it in the model
+    (added inside logits()) and return the biased validation and test logits."""
+    bias = torch.from_numpy(fit_class_bias(val_logits.numpy(), val_labels.numpy())).float()  # (C,)
+    model.class_bias.copy_(bias)
+    return val_logits + bias, test_logits + bias
 
 
 def _metrics(
@@ -263,6 +358,7 @@ def _metrics(
         "test_uncalibrated": split_metrics(test_logits, data.test.labels, 1.0),
         "splits": {"train": len(data.train), "validation": len(data.val), "test": len(data.test)},
         "train_seconds": sum(r["seconds"] for r in history),
+        "vocabulary": data.coverage,
     }
 
 
@@ -274,12 +370,22 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
         else ("cpu" if cfg.device == "auto" else cfg.device)
     )
     itos, train_t, val_t = data.itos, data.train, data.val
-    model = SentimentRNN(len(itos), cfg, len(LABELS)).to(device)
+    if cfg.adv_eps > 0 and cfg.ngram_branch != "none":
+        raise ValueError("adversarial training (--adv-eps) is not combined with --ngram-branch")
+    model = SentimentRNN(len(itos), cfg, len(LABELS), data.n_trained)
+    model.set_tables(data.vectors, data.lexicon)
+    model.word_dropout = cfg.word_dropout
+    model = model.to(device)
     weights = class_weights(train_t.labels, cfg.class_weighting)
     loss_fn = nn.CrossEntropyLoss(
         weight=None if weights is None else weights.to(device), label_smoothing=cfg.label_smoothing
     )
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    vector_params = [model.vectors] if isinstance(model.vectors, nn.Parameter) else []
+    rest = [p for p in model.parameters() if all(p is not v for v in vector_params)]
+    groups: list[dict[str, Any]] = [{"params": rest}]
+    if vector_params:
+        groups.append({"params": vector_params, "lr": cfg.lr * cfg.vectors_lr})
+    opt = torch.optim.Adam(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched: Any = None
     if cfg.lr_schedule == "plateau":
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=1)
@@ -304,10 +410,7 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
             leave=True,
         )
         for idx in bar:
-            word, sub, lengths = pad_batch(train_t, idx)
-            if cfg.word_dropout > 0:
-                drop = (torch.rand(word.shape) < cfg.word_dropout) & (word != PAD_ID)
-                word = word.masked_fill(drop, UNK_ID)
+            word, sub, lengths = pad_batch(train_t, idx)  # word dropout happens inside model.embed
             y = train_t.labels[idx].to(device)
             opt.zero_grad(set_to_none=True)
             batch_loss = loss_fn
@@ -315,6 +418,11 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
                 batch_loss = DistillLoss(loss_fn, teacher[idx].to(device), weights, cfg.distill)
             if cfg.adv_eps > 0:
                 loss = adversarial_step(model, batch_loss, word.to(device), sub.to(device), lengths, y, cfg.adv_eps)
+            elif cfg.ngram_branch == "average":  # each branch learns on its own loss; they are averaged in logits()
+                w, s_ = word.to(device), sub.to(device)
+                rnn_out, ngram_out = model.branch_logits(model.embed(w, s_), w, s_, lengths)
+                loss = batch_loss(rnn_out, y) + batch_loss(ngram_out, y)
+                loss.backward()
             else:
                 loss = batch_loss(model.logits(word.to(device), sub.to(device), lengths), y)
                 loss.backward()
@@ -365,11 +473,18 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
     assert best_state is not None
     model.load_state_dict(best_state)
     model = model.cpu().eval()
+    model.word_dropout = 0.0
     if cfg.fp16_embeddings:  # before any metric, so the metrics describe the exported weights
         compact_embeddings(model)
     cpu = torch.device("cpu")
     val_logits, test_logits = predict_logits(model, val_t, cpu), predict_logits(model, data.test, cpu)
+    unbiased_val, unbiased_test = val_logits.clone(), test_logits.clone()
+    if cfg.class_bias:
+        val_logits, test_logits = decide(model, val_logits, test_logits, val_t.labels)
     temperature = fit_temperature(val_logits, val_t.labels) if cfg.calibrate else 1.0
     model.temperature.fill_(temperature)
     metrics = _metrics(val_logits, test_logits, data, temperature, best_epoch, history)
-    return TrainResult(model, itos, cfg, metrics, history)
+    metrics["validation_unbiased"] = split_metrics(unbiased_val, val_t.labels, 1.0)
+    metrics["test_unbiased"] = split_metrics(unbiased_test, data.test.labels, 1.0)
+    metrics["class_bias"] = dict(zip(LABELS, model.class_bias.tolist(), strict=True))
+    return TrainResult(model, itos, cfg, metrics, history, data.tokenizer, data.n_trained)

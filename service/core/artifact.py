@@ -7,7 +7,10 @@
   of the ``model.pt`` and ``vocab.json`` it was built from (a variant of another model is refused) and its measured
   AvgRec change. Opt-in (``precision="int8"``). Older artifacts list the variant in ``manifest.variants.int8``.
 * ``vocab.json``: the vocabulary as a JSON list (index -> token).
-* ``manifest.json``: labels, tokenizer version, feature config, metrics, sha256 of every file, provenance.
+* ``words.json`` (when the tokenizer options need it): word -> corpus count, read by hashtag segmentation and
+  elongation lookup (service.core.tokenizer); the manifest's ``tokenizer`` entry names the options and this file.
+* ``manifest.json``: labels, tokenizer version and options, feature config, metrics, sha256 of every file,
+  provenance.
 
 Loading verifies everything before the model runs and raises `ModelLoadError` with a specific message.
 Nothing is unpickled: the archive is checked to be a TorchScript zip and read by ``torch.jit.load``.
@@ -37,7 +40,7 @@ from service.core.manifest import (
     read_manifest,
     sha256_file,
 )
-from service.core.tokenizer import TOKENIZER_VERSION
+from service.core.tokenizer import KNOWN_VERSIONS, TOKENIZER_VERSION, Tokenizer, TokenizerOptions
 
 PRECISIONS = ("fp32", "int8")
 __all__ = ["Artifact", "ModelLoadError", "artifact_files", "load_artifact", "read_variant"]
@@ -101,10 +104,10 @@ def verify(model_dir: Path, manifest: Manifest) -> None:
         raise ModelLoadError(
             f"{model_dir}: artifact format {manifest.format_version}, this service reads format {FORMAT_VERSION}"
         )
-    if manifest.tokenizer_version != TOKENIZER_VERSION:
+    if manifest.tokenizer_version not in KNOWN_VERSIONS:
         raise ModelLoadError(
             f"{model_dir}: model was trained with tokenizer {manifest.tokenizer_version!r}, "
-            f"this service has {TOKENIZER_VERSION!r}; re-export the model"
+            f"this service has {TOKENIZER_VERSION!r} (reads {', '.join(KNOWN_VERSIONS)}); re-export the model"
         )
     for required in (MODEL_FILE, VOCAB_FILE):
         if required not in manifest.files:
@@ -119,6 +122,30 @@ def verify(model_dir: Path, manifest: Manifest) -> None:
                 f"sha256 mismatch for {path}: manifest says {expected[:12]}…, file has "
                 f"{actual[:12]}…; the file was changed or belongs to another model"
             )
+
+
+def build_tokenizer(model_dir: Path, manifest: Manifest) -> Tokenizer:
+    """The tokenizer the manifest declares: its options, and the word table they read (sha256-checked by verify)."""
+    spec = manifest.tokenizer
+    try:
+        options = TokenizerOptions(**spec.get("options", {}))
+    except TypeError as e:
+        raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE}: unknown tokenizer options {spec.get('options')}") from e
+    if manifest.tokenizer_version == "tweet-v1" and options != TokenizerOptions():
+        raise ModelLoadError(f"{model_dir}: tokenizer tweet-v1 has no options, the manifest names {spec['options']}")
+    words = None
+    if spec.get("words"):
+        name = spec["words"]
+        if name not in manifest.files:
+            raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for the word table {name}")
+        try:
+            words = json.loads(_inside(model_dir / name, model_dir).read_text(encoding="utf-8"))
+        except ValueError as e:
+            raise ModelLoadError(f"{model_dir / name}: not a JSON word table: {e}") from e
+    try:
+        return Tokenizer(options, words)
+    except (ValueError, TypeError) as e:
+        raise ModelLoadError(f"{model_dir}: tokenizer options {options.to_dict()}: {e}") from e
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -214,7 +241,7 @@ def load_artifact(
     _check_torchscript_archive(model_path)
     try:
         itos = json.loads((model_dir / VOCAB_FILE).read_text(encoding="utf-8"))
-        encoder = Encoder(itos, FeatureConfig(**manifest.features))
+        encoder = Encoder(itos, FeatureConfig(**manifest.features), build_tokenizer(model_dir, manifest))
     except (ValueError, TypeError) as e:
         raise ModelLoadError(f"{model_dir / VOCAB_FILE}: invalid vocabulary or feature config: {e}") from e
     extra = {VOCAB_BINDING: ""}

@@ -13,13 +13,12 @@ import numpy as np
 
 from service.core.predictor import Predictor
 from service.core.schemas import Explanation, Scores, TokenAttribution
-from service.core.tokenizer import tokenize
 
 
 def explain(predictor: Predictor, text: str, max_tokens: int | None = None) -> Explanation:
     encoder = predictor.encoder
     limit = encoder.cfg.max_len if max_tokens is None else min(max_tokens, encoder.cfg.max_len)
-    all_tokens = tokenize(text)
+    all_tokens = encoder.tokenize(text)  # the model's own tokenizer options
     tokens = all_tokens[:limit]
     rest = all_tokens[limit : encoder.cfg.max_len]  # read by the model but not occluded
     variants = [encoder.encode_tokens(tokens + rest)]

@@ -3,7 +3,9 @@
 A text becomes
 * word ids: one per token, looked up in the model's vocabulary (0 = padding, 1 = unknown);
 * sub-word ids: for each token up to ``max_ngrams`` hashed character n-grams of ``<token>`` (fastText style),
-  in ``1..buckets`` (0 = padding). They give unknown and misspelt words a representation.
+  in ``1..buckets`` (0 = padding). They give unknown and misspelt words a representation. With ``negation`` on,
+  a token inside a negation scope (service.core.tokenizer.negation_scope) also carries the reserved id
+  ``buckets + 1`` (`negation_id`): the model reads the scope from its sub-word ids, so its inputs stay three.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from service.core.tokenizer import SPECIAL_TOKENS, tokenize
+from service.core.tokenizer import SPECIAL_TOKENS, Tokenizer, negation_scope
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -47,6 +49,12 @@ class FeatureConfig:
     ngram_min: int = 3
     ngram_max: int = 5
     max_ngrams: int = 16  # per token
+    negation: int = 0  # 1: tokens in a negation scope also carry the sub-word id negation_id(buckets)
+
+
+def negation_id(buckets: int) -> int:
+    """The reserved sub-word id marking a token in a negation scope (one past the hashed n-gram ids)."""
+    return max(buckets, 0) + 1
 
 
 @dataclass
@@ -61,24 +69,32 @@ class Encoded:
 
 
 class Encoder:
-    """Tokenise, numericalise and pad. `itos` is the vocabulary (index -> token) stored with the model."""
+    """Tokenise, numericalise and pad. `itos` is the vocabulary (index -> token) stored with the model; `tokenizer`
+    the one the model was trained with (default: every option off, as tweet-v1)."""
 
-    def __init__(self, itos: Sequence[str], cfg: FeatureConfig) -> None:
+    def __init__(self, itos: Sequence[str], cfg: FeatureConfig, tokenizer: Tokenizer | None = None) -> None:
         if len(itos) < 2 or itos[PAD_ID] != PAD or itos[UNK_ID] != UNK:
             raise ValueError(f"vocabulary must start with {PAD!r}, {UNK!r}")
         self.itos = list(itos)
         self.stoi = {t: i for i, t in enumerate(self.itos)}
         self.cfg = cfg
+        self.tokenizer = tokenizer or Tokenizer()
+        self._neg = (negation_id(cfg.subword_buckets),)
+
+    def tokenize(self, text: str) -> list[str]:
+        return self.tokenizer.tokenize(text)
 
     def encode_tokens(self, tokens: Sequence[str]) -> Encoded:
         cfg = self.cfg
         tokens = list(tokens[: cfg.max_len]) or [UNK]  # a text without tokens still gets one step
         ids = [self.stoi.get(t, UNK_ID) for t in tokens]
         subs = [char_ngram_ids(t, cfg.subword_buckets, cfg.ngram_min, cfg.ngram_max, cfg.max_ngrams) for t in tokens]
+        if cfg.negation:
+            subs = [g + self._neg if neg else g for g, neg in zip(subs, negation_scope(tokens), strict=True)]
         return Encoded(ids, subs, sum(1 for i in ids if i == UNK_ID))
 
     def encode(self, text: str) -> Encoded:
-        return self.encode_tokens(tokenize(text))
+        return self.encode_tokens(self.tokenizer.tokenize(text))
 
 
 def collate(batch: Sequence[Encoded]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -9,17 +9,35 @@
 * words are lower-cased; an ALL-CAPS word (2+ letters) is followed by ``<allcaps>``;
 * runs of ``!``/``?`` collapse to at most two characters; HTML entities are unescaped.
 
+``tweet-v2`` adds options, each off by default (with every option off it tokenizes exactly as ``tweet-v1``, so
+v1 artifacts are still served); a model records the options it was trained with and the word table they read
+(``words.json`` in the artifact), and serving builds the same `Tokenizer` from them:
+
+* ``hashtags``: ``#LoveMyJob`` / ``#lovemyjob`` -> ``<hashtag> love my job`` (camel case, then a unigram
+  segmentation over the word table);
+* ``elongations``: "goooood" -> "good" rather than "good"/"god" by the 2-letter rule: of the squeezed
+  spellings (runs cut to 2 or to 1 letter) the most frequent known word wins;
+* ``emoticons``: emoticon variants to a canonical few (``:-)))`` -> ``:)``, ``=(`` -> ``:(``), the forms the
+  lexicons list.
+
+`negation_scope(tokens)` marks the tokens after a negator up to the next clause boundary; the encoder turns
+that into a model input (service/core/features.py), the tokens themselves do not change.
+
 Changing any rule changes model inputs: bump ``TOKENIZER_VERSION`` (stored in every model manifest; the
-service refuses a model whose tokenizer version differs from this module's).
+service refuses a model whose tokenizer version it does not know).
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-TOKENIZER_VERSION = "tweet-v1"
+TOKENIZER_VERSION = "tweet-v2"
+KNOWN_VERSIONS = ("tweet-v1", "tweet-v2")  # v1 = v2 with every option off
 
 URL, USER, NUMBER, HASHTAG, ELONG, ALLCAPS = (
     "<url>",
@@ -75,30 +93,216 @@ def _word(word: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class TokenizerOptions:
+    hashtags: bool = False  # segment hashtags into words (camel case, then the word table)
+    elongations: bool = False  # resolve elongated words against the word table ("goooood" -> "good")
+    emoticons: bool = False  # canonical emoticons (":-)))" -> ":)")
+
+    def needs_words(self) -> bool:
+        return self.hashtags or self.elongations
+
+    def to_dict(self) -> dict[str, bool]:
+        return asdict(self)
+
+
+_CAMEL_RE = re.compile(r"[A-Z]{2,}(?=[A-Z][a-z]|\d|$)|[A-Z]?[a-z]+|[A-Z]+|\d+")
+_RUN_RE = re.compile(r"(\w)\1+")
+_EMOTICON_CANON = {
+    # (eyes, mouth) classes -> canonical form; noses, tears and repeats dropped
+    "happy": ":)",
+    "sad": ":(",
+    "laugh": ":D",
+    "tongue": ":P",
+    "wink": ";)",
+    "skeptic": ":/",
+    "heart": "<3",
+    "broken": "</3",
+}
+
+
+def _emoticon_class(tok: str) -> str | None:
+    if tok.startswith("</3"):
+        return "broken"
+    if tok.startswith("<3"):
+        return "heart"
+    core = tok.strip("<>")
+    if len(core) < 2:
+        return None
+    if core[0] in ":;=8":  # eyes first: :-) ;( =D
+        wink = core[0] == ";"
+        mouth = core.lstrip(":;=8").lstrip("-o*'")[:1]
+        kinds = {")": "happy", "]": "happy", "}": "happy", "(": "sad", "[": "sad", "{": "sad", "D": "laugh"}
+        kinds.update({"p": "tongue", "P": "tongue", "/": "skeptic", "\\": "skeptic"})
+        kind = kinds.get(mouth)
+        return "wink" if wink and kind == "happy" else kind
+    if core[-1] in ":;=8":  # mouth first: (: ):
+        mouth = core[0]
+        return {")": "sad", "(": "happy", "D": "sad"}.get(mouth)
+    return None
+
+
+class Tokenizer:
+    """`tokenize` with options; `words` (word -> corpus count) is needed by the hashtag and elongation options."""
+
+    def __init__(self, options: TokenizerOptions | None = None, words: Mapping[str, float] | None = None) -> None:
+        self.options = options or TokenizerOptions()
+        if self.options.needs_words() and not words:
+            raise ValueError("the hashtag and elongation options need a word table")
+        self.words = dict(words or {})
+        total = float(sum(self.words.values())) or 1.0
+        self._logp = {w: math.log(c / total) for w, c in self.words.items()}
+        self._unknown = math.log(1.0 / total)  # per character of an unknown stretch (wordsegment's penalty)
+        self._max_word = max((len(w) for w in self.words), default=1)
+        self._segment_cache: dict[str, tuple[str, ...]] = {}
+        self._elong_cache: dict[str, str] = {}
+
+    def __call__(self, text: str) -> list[str]:
+        return self.tokenize(text)
+
+    def tokenize(self, text: str) -> list[str]:
+        """Split and normalise one tweet into tokens (may return [] for text with no tokens)."""
+        opts = self.options
+        text = _INVISIBLE_RE.sub(" ", html.unescape(text))
+        tokens: list[str] = []
+        for m in _TOKEN_RE.finditer(text):
+            kind = m.lastgroup
+            tok = m.group()
+            if kind == "url":
+                tokens.append(URL)
+            elif kind == "user":
+                tokens.append(USER)
+            elif kind == "number":
+                tokens.append(NUMBER)
+            elif kind == "hashtag":
+                tokens.append(HASHTAG)
+                if opts.hashtags:
+                    for part in self.segment(tok[1:]):
+                        tokens.extend(self._word(part))
+                else:
+                    tokens.extend(self._word(tok[1:]))
+            elif kind == "word":
+                tokens.extend(self._word(tok))
+            elif kind == "emoticon":
+                canon = _EMOTICON_CANON.get(_emoticon_class(tok) or "") if opts.emoticons else None
+                tokens.append(canon or (tok.lower() if tok[0] in "xX" else tok))
+            elif kind == "punct" and tok[0] in "!?":
+                tokens.append(tok[:2])
+            elif kind == "punct" and tok.startswith(".."):
+                tokens.append("...")
+            else:  # emoji, other punctuation
+                tokens.append(tok)
+        return tokens
+
+    def _word(self, word: str) -> tuple[str, ...]:
+        out = _word(word)
+        if self.options.elongations and len(out) > 1 and out[1] == ELONG:
+            return (self._resolve_elongation(word.lower().translate(_APOSTROPHES)), *out[1:])
+        return out
+
+    def _resolve_elongation(self, word: str) -> str:
+        """The most frequent known spelling among runs of 3+ cut to two letters or to one; else two letters."""
+        hit = self._elong_cache.get(word)
+        if hit is None:
+            two = _ELONG_RE.sub(r"\1\1", word)
+            one = _ELONG_RE.sub(r"\1", word)
+            all_one = _RUN_RE.sub(r"\1", word)  # also the doubled letters: "cooolll" -> "col"
+            known = [w for w in (two, one, all_one) if w in self.words]
+            hit = max(known, key=lambda w: self.words[w]) if known else two
+            if len(self._elong_cache) < 100_000:
+                self._elong_cache[word] = hit
+        return hit
+
+    def segment(self, tag: str) -> tuple[str, ...]:
+        """Words of a hashtag body: camel-case parts, each lower-case run split by the most probable unigram
+        sequence (log counts of the word table; unknown stretches pay a per-character penalty)."""
+        hit = self._segment_cache.get(tag)
+        if hit is None:
+            parts: list[str] = []
+            for piece in _CAMEL_RE.findall(tag) or [tag]:
+                # only an all-lower-case stretch is split by counts: camel-case parts are words, capitals acronyms
+                split = piece.isalpha() and piece.islower() and len(piece) >= 6 and piece not in self.words
+                parts.extend(self._viterbi(piece) if split else [piece.lower()])
+            hit = tuple(parts) or (tag,)
+            if len(self._segment_cache) < 100_000:
+                self._segment_cache[tag] = hit
+        return hit
+
+    def _viterbi(self, s: str) -> list[str]:
+        n = len(s)
+        best = [0.0] + [-math.inf] * n
+        back = [0] * (n + 1)
+        for end in range(1, n + 1):
+            for start in range(max(0, end - self._max_word), end):
+                w = s[start:end]
+                score = best[start] + self._logp.get(w, self._unknown * len(w) - 10.0)
+                if score > best[end]:
+                    best[end], back[end] = score, start
+        words: list[str] = []
+        end = n
+        while end > 0:
+            words.append(s[back[end] : end])
+            end = back[end]
+        return words[::-1]
+
+
+NEGATORS = frozenset(
+    {
+        "not",
+        "no",
+        "never",
+        "nobody",
+        "nothing",
+        "none",
+        "nowhere",
+        "neither",
+        "nor",
+        "without",
+        "cannot",
+        "cant",
+        "dont",
+        "doesnt",
+        "didnt",
+        "isnt",
+        "arent",
+        "wasnt",
+        "werent",
+        "wont",
+        "wouldnt",
+        "shouldnt",
+        "couldnt",
+        "havent",
+        "hasnt",
+        "hadnt",
+        "aint",
+    }
+)
+_SCOPE_END = frozenset({".", ",", "!", "?", "!!", "??", "!?", "?!", ":", ";", "...", "but", URL, HASHTAG})
+
+
+def is_negator(token: str) -> bool:
+    return token in NEGATORS or token.endswith("n't")
+
+
+def negation_scope(tokens: list[str]) -> list[bool]:
+    """True for the tokens after a negator ("not", "never", "don't", ...) up to the next punctuation mark, "but",
+    URL or hashtag (Pang et al., 2002); the negator itself is not in its scope."""
+    out, inside = [], False
+    for tok in tokens:
+        if tok in _SCOPE_END:
+            inside = False
+            out.append(False)
+        elif is_negator(tok):
+            out.append(False)
+            inside = True
+        else:
+            out.append(inside)
+    return out
+
+
+_DEFAULT = Tokenizer()
+
+
 def tokenize(text: str) -> list[str]:
-    """Split and normalise one tweet into tokens (may return [] for text with no tokens)."""
-    text = _INVISIBLE_RE.sub(" ", html.unescape(text))
-    tokens: list[str] = []
-    for m in _TOKEN_RE.finditer(text):
-        kind = m.lastgroup
-        tok = m.group()
-        if kind == "url":
-            tokens.append(URL)
-        elif kind == "user":
-            tokens.append(USER)
-        elif kind == "number":
-            tokens.append(NUMBER)
-        elif kind == "hashtag":
-            tokens.append(HASHTAG)
-            tokens.extend(_word(tok[1:]))
-        elif kind == "word":
-            tokens.extend(_word(tok))
-        elif kind == "emoticon":
-            tokens.append(tok.lower() if tok[0] in "xX" else tok)
-        elif kind == "punct" and tok[0] in "!?":
-            tokens.append(tok[:2])
-        elif kind == "punct" and tok.startswith(".."):
-            tokens.append("...")
-        else:  # emoji, other punctuation
-            tokens.append(tok)
-    return tokens
+    """Split and normalise one tweet with every option off (tweet-v1 tokens)."""
+    return _DEFAULT.tokenize(text)

@@ -2,6 +2,7 @@
 distillation loss, and --members ensembles (checked on the real tiny model the CLI trains)."""
 
 import json
+import zipfile
 from pathlib import Path
 
 import torch
@@ -101,9 +102,11 @@ def test_cli_trains_members_with_consecutive_seeds_into_one_module(tiny_model: P
     with torch.no_grad():
         for m in members:
             assert float(m.temperature) == 1.0  # members stay uncalibrated: one temperature, on their mean
+            assert not m.class_bias.any()  # and unbiased
             assert m.embedding.weight.dtype == torch.float16  # compact tables (fp16_embeddings default)
         mean = torch.stack([m(word, sub, lengths) for m in members]).mean(dim=0)
-        expected = torch.softmax(torch.log(mean) / art.module.temperature, dim=1)
+        # one class bias (the decision rule) and one temperature, on the mean
+        expected = torch.softmax((torch.log(mean) + art.module.class_bias) / art.module.temperature, dim=1)
         torch.testing.assert_close(art.module(word, sub, lengths), expected)
         assert art.module(word, sub, lengths).dtype == torch.float32
     assert abs(float(art.module.temperature) - manifest["temperature"]) < 1e-6
@@ -120,3 +123,28 @@ def test_compact_embeddings_halve_the_tables_and_barely_move_the_output():
     after = torch.jit.script(model)(word, sub, lengths)
     assert after.dtype == torch.float32
     torch.testing.assert_close(after, before, atol=2e-3, rtol=0)
+
+
+def test_cli_exports_every_prior_knowledge_option_verified(full_tiny_model: Path):
+    manifest = json.loads((full_tiny_model / "manifest.json").read_text())
+    assert manifest["tokenizer_version"] == "tweet-v2"
+    assert manifest["tokenizer"] == {
+        "options": {"hashtags": True, "elongations": True, "emoticons": True},
+        "words": "words.json",
+    }
+    assert {"model.pt", "vocab.json", "words.json"} == set(manifest["files"])
+    assert (full_tiny_model / "model-int8.json").is_file()  # tiny args: --int8 (derived, not in the manifest)
+    assert manifest["features"]["negation"] == 1 and manifest["parity"]["max_abs_diff"] <= 1e-5
+    voc = manifest["metrics"]["vocabulary"]
+    assert voc["vocab_total"] >= voc["vocab_trained"] + 2000 and voc["test_oov"] < voc["test_oov_trained_vocab"]
+    assert voc["vector_rows"] > 2000 and voc["lexicon_rows"] > 1000
+    assert set(manifest["metrics"]["class_bias"]) == {"negative", "neutral", "positive"}
+    art = load_artifact(full_tiny_model, "cpu")
+    members = list(art.module.members.children())
+    assert len(members) == 2 and float(art.module.class_bias[1]) == 0.0
+    assert all(m.vectors.shape == (len(art.encoder.itos), 50) for m in members)
+    # the frozen GloVe table is shared by the members: one storage of its size in the archive
+    table_bytes = members[0].vectors.numel() * 2  # float16
+    with zipfile.ZipFile(full_tiny_model / "model.pt") as z:
+        sizes = [i.file_size for i in z.infolist() if "/data/" in i.filename]
+    assert sizes.count(table_bytes) == 1

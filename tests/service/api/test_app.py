@@ -15,7 +15,6 @@ import httpx
 import pytest
 
 from service.api.client import APIError, SentimentClient
-from service.core.tokenizer import tokenize
 from tests.conftest import REPO, running_server
 
 WORDS = str.split(
@@ -200,11 +199,13 @@ def test_client_raises_api_error_with_field(client: SentimentClient):
 # --- /explain, /model, docs, metrics, logs ------------------------------------------------------------------
 
 
-def test_explain_gives_one_attribution_per_token(client: SentimentClient):
-    text = "I love this phone, best purchase ever :) #happy"
+def test_explain_gives_one_attribution_per_token(client: SentimentClient, tiny_model: Path):
+    from service.core.artifact import load_artifact
+
+    text = "I love this phone, best purchase ever :) #happyday"
     e = client.explain(text)
     assert e.method == "occlusion" and not e.truncated
-    assert [t.token for t in e.tokens] == tokenize(text)
+    assert [t.token for t in e.tokens] == load_artifact(tiny_model, "cpu").encoder.tokenize(text)  # the model's own
     assert all(-1 <= t.attribution <= 1 for t in e.tokens)
     (p,) = client.predict([text])
     assert (e.label, e.scores) == (p.label, p.scores)

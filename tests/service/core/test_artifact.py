@@ -7,6 +7,7 @@ import pytest
 from service.core.artifact import load_artifact
 from service.core.manifest import MANIFEST_FILE, MODEL_FILE, ModelLoadError, sha256_file
 from service.core.predictor import Predictor
+from service.core.tokenizer import TokenizerOptions, tokenize
 
 
 @pytest.fixture()
@@ -71,6 +72,9 @@ def test_symlink_outside_model_dir_is_refused(model_copy, tiny_model, tmp_path):
     "mutate, message",
     [
         (lambda m: m.update(tokenizer_version="tweet-v0"), "tokenizer"),
+        (lambda m: m.update(tokenizer={"options": {"stemming": True}}), "unknown tokenizer options"),
+        (lambda m: m.update(tokenizer={"options": {"hashtags": True}, "words": None}), "word table"),
+        (lambda m: m["files"].pop("words.json", None) or m.update(tokenizer={"words": "words.json"}), "no sha256"),
         (lambda m: m.update(format_version=99), "format"),
         (lambda m: m.pop("labels"), "not a valid manifest"),
     ],
@@ -97,4 +101,26 @@ def test_vocabulary_of_another_model_is_refused_even_with_a_matching_manifest(mo
     m["files"]["vocab.json"] = sha256_file(model_copy / "vocab.json")
     (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
     with pytest.raises(ModelLoadError, match="another vocabulary"):
+        load_artifact(model_copy)
+
+
+def test_a_tweet_v1_manifest_is_served_with_the_options_off(model_copy):
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    m["tokenizer_version"] = "tweet-v1"
+    m.pop("tokenizer", None)  # v1 manifests have no tokenizer entry
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    art = load_artifact(model_copy)
+    assert art.encoder.tokenizer.options == TokenizerOptions()
+    assert art.encoder.tokenize("#LoveMyJob sooo") == tokenize("#LoveMyJob sooo")
+
+
+def test_the_word_table_is_read_from_the_artifact_and_hash_checked(model_copy):
+    (model_copy / "words.json").write_text(json.dumps({"love": 9, "my": 8, "job": 7}))
+    m = json.loads((model_copy / MANIFEST_FILE).read_text())
+    m["tokenizer"] = {"options": {"hashtags": True}, "words": "words.json"}
+    m["files"]["words.json"] = sha256_file(model_copy / "words.json")
+    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    assert load_artifact(model_copy).encoder.tokenize("#lovemyjob")[1:] == ["love", "my", "job"]
+    (model_copy / "words.json").write_text(json.dumps({"love": 1}))
+    with pytest.raises(ModelLoadError, match="sha256 mismatch"):
         load_artifact(model_copy)

@@ -5,14 +5,13 @@ import numpy as np
 from service.core.artifact import load_artifact
 from service.core.explain import explain
 from service.core.predictor import Predictor
-from service.core.tokenizer import tokenize
 
 
 def test_attribution_is_the_probability_lost_without_each_token(tiny_model):
     p = Predictor(load_artifact(tiny_model, "cpu"))
     text = "worst flight ever @united, cancelled AGAIN :( #fail"
     e = explain(p, text)
-    tokens = tokenize(text)
+    tokens = p.encoder.tokenize(text)  # the model's own tokenizer options
     assert [t.token for t in e.tokens] == tokens and not e.truncated and e.method == "occlusion"
     (pred,) = p.predict([text])
     assert (e.label, e.scores) == (pred.label, pred.scores)
