@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e clean
+.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e bento clean
 
 setup: $(STAMP)  ## create .venv and install everything (idempotent; fast when done)
 
@@ -50,6 +50,9 @@ loadtest: setup  ## headless locust run (bounded: USERS, SECONDS) against a loca
 
 docker-e2e: setup  ## build the API image, compose up, check /predict, /model and the batch profile, tear down
 	$(BIN)/python scripts/docker_e2e.py
+
+bento: setup  ## build the Bento (bentofile.yaml: serving code + models/default) into $$BENTOML_HOME (default ~/bentoml)
+	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml build --output tag .
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
