@@ -15,6 +15,7 @@ import copy
 import shlex
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -168,4 +169,5 @@ def test_rayjob_structure() -> None:
     assert all("/data" in m for m in mounts)  # the shards are readable on every node
     assert Path(args.input).is_relative_to("/data") and Path(args.output).is_relative_to("/data")
     assert args.model == "/app/models/default"
-    assert cluster["rayVersion"] == "2.60.0"
+    ray_pin = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["ray"][0]
+    assert ray_pin == f"ray[data]=={cluster['rayVersion']}"  # the version the image (--target ray) installs
