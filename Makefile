@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e clean
+.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e bento k8s-validate clean
 
 setup: $(STAMP)  ## create .venv and install everything (idempotent; fast when done)
 
@@ -50,6 +50,15 @@ loadtest: setup  ## headless locust run (bounded: USERS, SECONDS) against a loca
 
 docker-e2e: setup  ## build the API image, compose up, check /predict, /model and the batch profile, tear down
 	$(BIN)/python scripts/docker_e2e.py
+
+bento: setup  ## build the Bento (bentofile.yaml: serving code + models/default) into $$BENTOML_HOME (default ~/bentoml)
+	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml build --output tag .
+
+k8s-validate: setup  ## render deploy/k8s overlays (kubectl kustomize) and validate them against Kubernetes 1.30 (strict)
+	@mkdir -p build/k8s
+	@for o in cpu gpu; do kubectl kustomize deploy/k8s/overlays/$$o > build/k8s/$$o.yaml || exit 1; done
+	$(BIN)/kubernetes-validate -k 1.30.0 --strict build/k8s/cpu.yaml build/k8s/gpu.yaml deploy/k8s/ray/rayjob.yaml \
+		deploy/k8s/base/secret.example.yaml
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -5,6 +5,9 @@ Steps (each timed; a summary lands in build/docker-e2e/summary.json):
      (root on Debian; stopped again at the end when this script started it)
   2. the base image: $BASE_IMAGE when given, else docker/build-base-image.sh (debootstrap + docker import)
   3. `docker build --target cpu` of docker/Dockerfile (image size reported), plus checks of what is inside
+  3b. the patched torch: the image's torch version, and scripts/torch_parity.py inside the image: 2,000 clean tweets
+     scored unrounded by the image (requirements-serve.txt's torch) and by this host's training environment (torch
+     2.3.1, which exported the artifact): labels equal, scores within 1e-5
   4. `compose up -d api` on a free 127.0.0.1 port, wait for the HEALTHCHECK to say healthy
   5. POST /predict and GET /model (skipped with a note when the service has no /model), and the same texts
      through a host `sentiment serve` of the same model: labels equal, scores within 1e-5; then the cross-path
@@ -41,6 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from loadtests.reference import answers_from_rows, clean_tweets, compare, reference_answers  # noqa: E402
 from loadtests.servers import free_port, serving  # noqa: E402  (a real host server, always stopped)
+from scripts.torch_parity import image_command, parity  # noqa: E402
 
 MODEL = REPO / "models" / "default"
 OUT_DIR = REPO / "build" / "docker-e2e"
@@ -261,6 +265,11 @@ def main() -> int:
         return ENGINE_UNAVAILABLE
     try:
         summary.update(build_image(timer, os.environ.get("SENTIMENT_E2E_IMAGE", "tweet-sentiment:cpu")))
+        with timer.phase("torch parity in the image"):
+            summary["torch_parity"] = parity(MODEL, 2000, image_command(summary["image"]), SCORE_TOLERANCE)
+        log(f"torch parity: {json.dumps(summary['torch_parity'])}")
+        if not summary["torch_parity"]["ok"]:
+            raise E2EError("the image's torch scores the artifact differently from the training torch")
         summary.update(compose_checks(timer, summary["image"]))
         summary["ok"] = True
     except (E2EError, RuntimeError, OSError, subprocess.SubprocessError, KeyError, ValueError) as e:

@@ -17,6 +17,7 @@ import bentoml
 from bentoml.validators import ContentType
 from pydantic import Field, StringConstraints
 
+from service.api.bento_model import bento_model_dir
 from service.api.logs import service_log, setup_json_logging
 from service.api.middleware import ServiceMiddleware, middleware_options
 from service.api.settings import load_settings
@@ -28,6 +29,7 @@ from service.core.schemas import Explanation, Prediction
 # is also imported by `sentiment serve`'s supervisor process, which needs only the service definition.
 
 settings = load_settings()
+model_dir = bento_model_dir() or settings.model_dir  # the Bento's own model when served from one (bento_model.py)
 STATE = ServiceState()  # this worker's: filled by TweetSentiment once its model is ready, read by the ASGI layer
 
 EXAMPLE_TEXTS = [
@@ -88,7 +90,7 @@ class TweetSentiment:
         self.explain_text = explain_text
         torch.set_num_threads(settings.intra_op_threads)
         t1 = time.perf_counter()
-        self.artifact = load_artifact(settings.model_dir, settings.device, precision=settings.precision)
+        self.artifact = load_artifact(model_dir, settings.device, precision=settings.precision)
         t2 = time.perf_counter()
         self.predictor = Predictor(self.artifact, max_batch_size=settings.max_batch_size, cpu_chunk=settings.cpu_chunk)
         self.metrics = get_metrics(tuple(self.artifact.labels))
@@ -97,7 +99,7 @@ class TweetSentiment:
             self.predictor.predict(EXAMPLE_TEXTS[:1])
             explain_text(self.predictor, EXAMPLE_TEXTS[0])
         except InvalidScores as e:
-            raise ModelLoadError(f"{settings.model_dir}: refusing to serve it: on the warm-up texts, {e}") from e
+            raise ModelLoadError(f"{model_dir}: refusing to serve it: on the warm-up texts, {e}") from e
         t3 = time.perf_counter()
         info = model_info(self.artifact, settings, torch.get_num_threads())
         STATE.model_ready(info, self.metrics, self.predict_batch)
@@ -105,6 +107,7 @@ class TweetSentiment:
         fields = {
             "event": "model_loaded",
             "model": f"{m.name}:{m.version}",
+            "model_dir": str(model_dir),
             "device": info["device"],
             "precision": self.artifact.precision,
             "torch_threads": info["torch_threads"],
