@@ -37,7 +37,7 @@ def plot(sbs: dict[str, Any], out_dir: Path) -> str | None:
     ax.axhline(sbs["limit_texts_per_s"], color="black", linestyle="--", label="model limit")
     ax.set_xticks(range(len(KINDS)), [f"{n}-text requests" for n in KINDS.values()])
     ax.set_ylabel("texts/s (best over the connection levels)")
-    ax.set_title("Side by side: the project, --no-batching, a hand-written peer, the model limit")
+    ax.set_title("Texts/s by request size, against the model limit")
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -58,6 +58,8 @@ def section(res: dict[str, Any], out_dir: Path) -> list[str]:
         f"each, in-process `Predictor` on {lim['batch']}-text batches of real tweets for {lim['seconds']} s, all at "
         f"once (loadtests/bench/model_limit.py): **{lim['texts_per_s']:,.0f} texts/s** (per process: "
         + ", ".join(f"{p['texts_per_s']:,.0f}" for p in lim["per_process"])
+        + f"; the higher of {len(lim.get('runs', [1]))} measurements, before and after the servers: "
+        + ", ".join(f"{x:,.0f}" for x in lim.get("runs", [lim["texts_per_s"]]))
         + "). Each server below: best texts/s over its connection levels (tables further down), same client.",
         "",
         "| server | " + " | ".join(f"{n}-text texts/s | ÷ limit | ÷ peer" for n in KINDS.values()) + " |",

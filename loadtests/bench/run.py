@@ -224,8 +224,8 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
     res["thread_layouts"] = thread_layouts(artifact, texts[: 4096 if not quick else 1024])
     _progress(f"calls x intra-op threads: {res['thread_layouts']}")
     del artifact
-    res["model_limit"] = run_model_limit(model, texts[:4096], cpu_cores(), plan.limit_seconds, MULTI, cwd=REPO)
-    _progress(f"model limit ({cpu_cores()} processes): {res['model_limit']['texts_per_s']} texts/s")
+    limits = [run_model_limit(model, texts[:4096], cpu_cores(), plan.limit_seconds, MULTI, cwd=REPO)]
+    _progress(f"model limit ({cpu_cores()} processes): {limits[0]['texts_per_s']} texts/s")
     if has_int8(model):
         _progress("int8 variant: forward throughput and offline scorer")
         int8 = load_artifact(model, "cpu", precision="int8")
@@ -235,6 +235,10 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
         _progress(f"int8 offline scorer: {res['offline_int8']['texts_per_s']} texts/s")
         del int8
     res["http"], res["cold_start_s"] = http_suite(model, texts, plan, work)
+    limits.append(run_model_limit(model, texts[:4096], cpu_cores(), plan.limit_seconds, MULTI, cwd=REPO))
+    _progress(f"model limit again, after the servers: {limits[1]['texts_per_s']} texts/s")
+    # the higher of the two (before and after the servers): on a shared machine the lower one was disturbed
+    res["model_limit"] = max(limits, key=lambda x: x["texts_per_s"]) | {"runs": [x["texts_per_s"] for x in limits]}
     res["ratios"] = ratios(res)
     res["bench_seconds"] = round(time.perf_counter() - t_start, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
