@@ -42,3 +42,8 @@ def noop(port: int, target: str = "NoopSentiment") -> tuple[list[str], dict[str,
     cmd = [sys.executable, "-m", "bentoml", "serve", f"loadtests.bench.noop_service:{target}"]
     cmd += ["--host", "127.0.0.1", "--port", str(port)]
     return cmd, {}
+
+
+def peer_cmd(model: Path, port: int) -> list[str]:
+    """The hand-written Starlette peer (loadtests/bench/peer_app.py) on the same model."""
+    return [sys.executable, "-m", "loadtests.bench.peer_app", "--model", str(model), "--port", str(port)]

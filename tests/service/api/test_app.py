@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from service.api.client import APIError, SentimentClient
+from service.core.cores import cpu_cores
 from tests.conftest import REPO, running_server
 
 WORDS = str.split(
@@ -230,7 +231,7 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
         "max_batch_size": 64,
         "max_latency_ms": 60000,
         "workers": 1,
-        "model_threads": 1,
+        "model_threads": max(1, cpu_cores()),
         "fast_path": True,
         "max_batch_wait_ms": 5.0,
     }
