@@ -44,7 +44,9 @@ class Sizes:
 
 
 FULL = Sizes(2000, (1, 64, 256, 1024), 1.5, (1, 2, 4), 5.0, 1.0, 128, 32, 200_000, ("--epochs", "1", "--patience", "1"))
-QUICK = Sizes(200, (1, 16, 64), 0.2, (1,), 1.5, 0.5, 8, 4, 3000, ("--dry-run", "--limit", "1500"))
+QUICK = Sizes(200, (1, 16, 64), 0.2, (1,), 1.5, 0.5, 8, 4, 1000, ("--dry-run", "--limit", "1500"))
+# GloVe (80 MB installed) cannot travel to the GPU machine: the training step's recipe has no vectors on any device
+TRAIN_RECIPE = ("--vectors", "none", "--extend-vocab", "0")
 
 
 @dataclass
@@ -233,7 +235,7 @@ def step_train(ctx: Context) -> dict[str, Any]:
     """`sentiment train --device DEV` (``python -m training``) for one epoch of one member, in its own process."""
     out = ctx.work_dir / "train"
     cmd = [sys.executable, "-m", "training", "--device", ctx.device, "--members", "1", "--out", str(out)]
-    cmd += ["--name", "gpu-check", "--no-progress", *ctx.sizes.train_args]
+    cmd += ["--name", "gpu-check", "--no-progress", *TRAIN_RECIPE, *ctx.sizes.train_args]
     if ctx.data_dir is not None:
         cmd += ["--data-dir", str(ctx.data_dir)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}

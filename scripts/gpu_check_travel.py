@@ -25,7 +25,7 @@ TRAINING = ("torchtext==0.18.0", "vaderSentiment==3.3.2", "afinn==0.1", "emoji-s
 RAY = "ray[data]==2.60.0"
 # on the GPU machine already: never downloaded (torch and its CUDA libraries alone are GBs)
 BOX_HAS = ("torch", "numpy", "pyarrow", "prometheus-client", "uvloop", "httpx", "psutil")
-BOX_HAS_PREFIXES = ("nvidia-", "cuda-", "triton")
+BOX_HAS_PREFIXES = ("nvidia-c", "nvidia-n", "cuda-", "triton")  # torch's CUDA libraries; not nvidia-ml-py
 TARGET = [
     "--only-binary=:all:",
     "--python-version",
