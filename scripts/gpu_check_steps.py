@@ -125,10 +125,10 @@ def step_load(ctx: Context) -> dict[str, Any]:
 
     from service.core.artifact import load_artifact
 
-    manifest = json.loads((ctx.model_dir / "manifest.json").read_text(encoding="utf-8"))
     t0 = time.perf_counter()
     artifact = load_artifact(ctx.model_dir, ctx.device)  # raises ModelLoadError with the exact reason
     seconds = time.perf_counter() - t0
+    manifest = json.loads((ctx.model_dir / "manifest.json").read_text(encoding="utf-8"))
     return {
         "model": str(ctx.model_dir.relative_to(REPO)) if ctx.model_dir.is_relative_to(REPO) else str(ctx.model_dir),
         "version": manifest["version"],
@@ -249,9 +249,13 @@ def step_train(ctx: Context) -> dict[str, Any]:
     epochs = _epoch_seconds(log)
     if not epochs:
         raise RuntimeError(f"no 'epoch N: ... Ns' line in the training output: {log[-500:]}")
+    from service.core.artifact import load_artifact
+
+    trained = load_artifact(out / "gpu-check", ctx.device)  # what it wrote is a servable artifact on this torch
     return {
         "command": "python " + " ".join(cmd[1:]).replace(str(REPO) + "/", ""),
         "epoch_s": epochs,
         "total_s": round(seconds, 1),
-        "artifact_written": (out / "gpu-check" / "manifest.json").is_file(),
+        "artifact": trained.manifest.version,
+        "test_avg_recall": round(trained.manifest.metrics["test"]["avg_recall"], 4),
     }
