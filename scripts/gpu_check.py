@@ -77,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--with-ray", action="store_true", help="with --wheels: add ray[data]==2.60.0 (79 MB: does not fit)")
     p.add_argument(
+        "--install",
+        action="store_true",
+        help="first pip install TRAVEL's wheels offline (--no-index), as on the GPU machine; then the check",
+    )
+    p.add_argument(
         "--check-size", action="store_true", help="print what would travel (tree + TRAVEL), exit 1 if >= 64 MiB"
     )
     return p
@@ -130,10 +135,13 @@ def check(args: argparse.Namespace) -> int:
     procs = args.loadgen_procs or max(1, min(4, len(os.sched_getaffinity(0)) // 4))
     ctx = Context(device, Path(args.model).resolve(), out, work, sizes, t_start + args.budget_s, loadgen_procs=procs)
     ctx.data_dir = data_dir(args)
-    from loadtests.reference import clean_tweets
+    steps = {}
+    if args.install:  # before any step imports bentoml or pydantic
+        steps["install"] = run_step("install", lambda _: travel.install_wheels(Path(args.travel)), ctx)
+    from loadtests.reference import clean_tweets  # imports service.batch (pyarrow): after the install
 
     ctx.tweets = clean_tweets(2000, ctx.data_dir)
-    steps = {name: run_step(name, STEPS[name], ctx) for name in STEPS if name in args.steps.split(",")}
+    steps |= {name: run_step(name, STEPS[name], ctx) for name in STEPS if name in args.steps.split(",")}
     report = {
         "mode": "quick" if args.quick else "full",
         "device": device,

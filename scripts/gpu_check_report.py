@@ -89,7 +89,12 @@ def _parity(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def _install(r: dict[str, Any]) -> list[str]:
+    return [f"pip install --no-index from {r['from']}: {', '.join(r['installed'])}", ""]
+
+
 RENDER = {
+    "install": _install,
     "facts": _facts,
     "load": _load,
     "parity": _parity,

@@ -124,3 +124,22 @@ def format_size(report: dict) -> str:
         + ("fits" if report["fits"] else "DOES NOT FIT"),
     ]
     return "\n".join(lines)
+
+
+def install_wheels(travel: Path) -> dict:
+    """On the GPU machine: pip install TRAVEL's wheels with --no-index (nothing is fetched). A Python that refuses
+    installs (PEP 668, "externally-managed-environment") is retried with --break-system-packages: the machine is
+    lent, and handed back bare."""
+    wheels = str(travel / "wheels")
+    done = []
+    for req, extra in (("requirements.txt", []), ("requirements-nodeps.txt", ["--no-deps"])):
+        args = ["install", "-q", "--no-index", *extra, "--find-links", wheels, "-r", str(travel / req)]
+        try:
+            _pip(*args)
+        except RuntimeError as e:
+            if "externally-managed-environment" not in str(e):
+                raise
+            _pip(*args, "--break-system-packages")
+            req += " (--break-system-packages)"
+        done.append(req)
+    return {"installed": done, "from": wheels}
