@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import traceback
@@ -152,6 +153,11 @@ def check(args: argparse.Namespace) -> int:
         "ok": all(s["status"] != "failed" for s in steps.values()),
         "steps": steps,
     }
+    try:  # needs git: on the GPU machine's copied tree, the figure --wheels recorded
+        report["travel"] = travel.check_size(Path(args.travel))
+    except (OSError, subprocess.CalledProcessError):
+        record = Path(args.travel) / "size.json"
+        report["travel"] = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
     from gpu_check_report import render
 
     (out / "gpu.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -171,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.check_size:
         report = travel.check_size(Path(args.travel))
         print(travel.format_size(report))
+        if args.wheels:  # the figure, for the report written on the GPU machine (no git there)
+            (Path(args.wheels) / "size.json").write_text(json.dumps(report) + "\n", encoding="utf-8")
         return 0 if report["fits"] else 1
     return check(args)
 

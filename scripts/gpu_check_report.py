@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+
+HOWTO = Path(__file__).with_name("gpu_check_howto.md")
 
 
 def _status(step: dict[str, Any]) -> str:
@@ -105,14 +108,50 @@ RENDER = {
 }
 
 
+def _status_line(report: dict[str, Any]) -> list[str]:
+    facts = report["steps"].get("facts", {}).get("result", {})
+    gpu = facts.get("gpu")
+    if report["device"].startswith("cuda") and gpu:
+        return [f"Measured on {gpu['name']} (issue 18).", ""]
+    pk = facts.get("packages", {})
+    return [
+        "**GPU figures not measured yet: no GPU machine was available.** The figures below are the CPU rehearsal's "
+        f"(Python {facts.get('python')}, torch {pk.get('torch')}, numpy {pk.get('numpy')}, {facts.get('cpus')} "
+        "CPUs, a shared and busy machine: CPU speeds here say the path works, not how fast it is).",
+        "",
+    ]
+
+
+def _travel(t: dict[str, Any] | None) -> list[str]:
+    if not t:
+        return []
+    mib = 2**20
+    return [
+        "## What travels",
+        "",
+        f"`python scripts/gpu_check.py --check-size` at this run: tree {t['tree_bytes'] / mib:.2f} MiB "
+        f"({t['tree_files']} files) + {t['travel_dir']} {t['travel_bytes'] / mib:.2f} MiB (wheels "
+        f"{t['wheels_bytes'] / mib:.2f} MiB) = **{t['total_mib']:.2f} MiB** of {t['limit_mib']:.0f} MiB "
+        f"({'fits' if t['fits'] else 'DOES NOT FIT'}).",
+        "",
+    ]
+
+
 def render(report: dict[str, Any]) -> str:
     lines = [
         f"# GPU check ({report['mode']}, --device {report['device']})",
         "",
+        "`scripts/gpu_check.py` checks the CUDA path in one command: the committed TorchScript artifact under the",
+        "running torch, device-vs-CPU parity, forward throughput, `sentiment serve --device DEV` under the load",
+        "generator, `sentiment score --engine ray` against the local engine, and `sentiment train --device DEV`.",
+        "",
+        *_status_line(report),
         f"Command: `{report['command']}` — {report['finished_at']}, {report['seconds']} s of a "
         f"{report['budget_s']} s budget. Exit status {0 if report['ok'] else 1} "
-        f"({'every step ok' if report['ok'] else 'a step failed'}). Figures: gpu.json next to this file.",
+        f"({'no step failed' if report['ok'] else 'a step failed'}). Figures: gpu.json next to this file.",
         "",
+        HOWTO.read_text(encoding="utf-8"),
+        *_travel(report.get("travel")),
     ]
     for name, step in report["steps"].items():
         lines += [f"## {name} — {_status(step)} ({step['seconds']} s)", ""]

@@ -104,7 +104,7 @@ def check_size(travel: Path) -> dict:
         "tree_files": len(tree),
         "tree_bytes": tree_b,
         "largest": {str(f.relative_to(REPO)): f.stat().st_size for f in biggest},
-        "travel_dir": str(travel),
+        "travel_dir": str(travel.resolve().relative_to(REPO)) if travel.resolve().is_relative_to(REPO) else str(travel),
         "travel_bytes": extra["bytes"],
         "wheels_bytes": wheel_b,
         "total_bytes": total,
