@@ -128,18 +128,19 @@ def format_size(report: dict) -> str:
 
 def install_wheels(travel: Path) -> dict:
     """On the GPU machine: pip install TRAVEL's wheels with --no-index (nothing is fetched). A Python that refuses
-    installs (PEP 668, "externally-managed-environment") is retried with --break-system-packages: the machine is
-    lent, and handed back bare."""
+    installs (PEP 668 "externally-managed-environment", or a site-packages this user cannot write) is retried with
+    --break-system-packages, then --user: the machine is lent, and handed back bare."""
     wheels = str(travel / "wheels")
     done = []
     for req, extra in (("requirements.txt", []), ("requirements-nodeps.txt", ["--no-deps"])):
         args = ["install", "-q", "--no-index", *extra, "--find-links", wheels, "-r", str(travel / req)]
-        try:
-            _pip(*args)
-        except RuntimeError as e:
-            if "externally-managed-environment" not in str(e):
-                raise
-            _pip(*args, "--break-system-packages")
-            req += " (--break-system-packages)"
-        done.append(req)
+        for retry in ([], ["--break-system-packages"], ["--user"], ["--user", "--break-system-packages"]):
+            try:
+                _pip(*args, *retry)
+                break
+            except RuntimeError as e:
+                refused = "externally-managed-environment" in str(e) or "Permission denied" in str(e)
+                if not refused or retry == ["--user", "--break-system-packages"]:  # the last try
+                    raise
+        done.append(" ".join([req, *retry]))
     return {"installed": done, "from": wheels}
