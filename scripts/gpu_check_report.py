@@ -49,7 +49,8 @@ def _serve(r: dict[str, Any]) -> list[str]:
         for kind, label in (("single", "1 text"), ("batch64", "64 texts")):
             x = run[kind]
             figs = [x["rps"], x["texts_per_s"], x["p50_ms"], x["p99_ms"]]
-            rows.append([run["workers"], label, x["concurrency"], *figs, x["errors"], _gpu(x)])
+            errors = f"{x['errors']} {x.get('status')}" if x["errors"] else 0
+            rows.append([run["workers"], label, x["concurrency"], *figs, errors, _gpu(x)])
     head = ["workers", "request", "connections", "req/s", "texts/s", "p50 ms", "p99 ms", "errors", "GPU util"]
     answers = "; ".join(
         f"{run['workers']} workers: {run['answers']['texts']} texts, max diff {run['answers']['max_score_diff']:.1e}"

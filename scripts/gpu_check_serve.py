@@ -99,6 +99,10 @@ def _load(ctx: Context, url: str, bodies_file: Path, concurrency: int) -> dict[s
     if any(p.returncode for p in procs):
         raise RuntimeError(f"load generator exited with {[p.returncode for p in procs]}")
     runs = [json.loads(o) for o in outs]
+    status: dict[str, int] = {}
+    for r in runs:
+        for code, n in r["status"].items():
+            status[code] = status.get(code, 0) + n
     return {
         "concurrency": concurrency,
         "loadgen_procs": procs_n,
@@ -108,6 +112,7 @@ def _load(ctx: Context, url: str, bodies_file: Path, concurrency: int) -> dict[s
         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 2),  # median of the processes' medians
         "p99_ms": max(r["p99_ms"] for r in runs),  # the worst process's p99
         "errors": sum(r["non_200"] + r["connection_errors"] for r in runs),
+        "status": status,  # HTTP status -> requests (429: over a worker's share of max_concurrency)
         "client_cpu_cores": round(sum(r["client_cpu_cores"] for r in runs), 2),
         "gpu": gpu.summary(),
     }

@@ -37,13 +37,15 @@ class Sizes:
     workers: tuple[int, ...]
     load_s: float  # seconds of load per served scenario (after the warm-up)
     warmup_s: float
-    single_concurrency: int  # connections sending single-text requests
+    # connections sending single-text requests; at most the service's max_concurrency (256) / 4 workers, so that
+    # no worker can get more than its share (the 429 limit is per worker) however the connections spread
+    single_concurrency: int
     batch_concurrency: int  # connections sending 64-text requests
     ray_rows: int
     train_args: tuple[str, ...]
 
 
-FULL = Sizes(2000, (1, 64, 256, 1024), 1.5, (1, 2, 4), 5.0, 1.0, 128, 32, 200_000, ("--epochs", "1", "--patience", "1"))
+FULL = Sizes(2000, (1, 64, 256, 1024), 1.5, (1, 2, 4), 5.0, 1.0, 64, 32, 200_000, ("--epochs", "1", "--patience", "1"))
 QUICK = Sizes(200, (1, 16, 64), 0.2, (1,), 1.5, 0.5, 8, 4, 1000, ("--dry-run", "--limit", "1500"))
 # GloVe (80 MB installed) cannot travel to the GPU machine: the training step's recipe has no vectors on any device
 TRAIN_RECIPE = ("--vectors", "none", "--extend-vocab", "0")
