@@ -143,4 +143,5 @@ def install_wheels(travel: Path) -> dict:
                 if not refused or retry == ["--user", "--break-system-packages"]:  # the last try
                     raise
         done.append(" ".join([req, *retry]))
-    return {"installed": done, "from": wheels}
+    shown = travel.resolve().relative_to(REPO) / "wheels" if travel.resolve().is_relative_to(REPO) else wheels
+    return {"installed": done, "from": str(shown)}
