@@ -133,6 +133,13 @@ def check(args: argparse.Namespace) -> int:
         print(f"error: unknown steps {sorted(unknown)}; choose from {', '.join(STEPS)}", file=sys.stderr)
         return 2
     device = resolve_device(args.device)
+    if device == "cpu" and not args.quick and not args.out:
+        print(
+            "error: a full-size run on the CPU would replace docs/gpu.md (the GPU machine's report); use --quick "
+            "(writes build/gpu-check/) or give --out",
+            file=sys.stderr,
+        )
+        return 2
     procs = args.loadgen_procs or max(1, min(4, len(os.sched_getaffinity(0)) // 4))
     ctx = Context(device, Path(args.model).resolve(), out, work, sizes, t_start + args.budget_s, loadgen_procs=procs)
     ctx.data_dir = data_dir(args)
