@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
 def run_step(name: str, fn: Callable[[Context], dict[str, Any]], ctx: Context) -> dict[str, Any]:
     t0 = time.monotonic()
     if ctx.left() < MIN_STEP_S:
-        return {"status": "failed", "seconds": 0.0, "error": f"not started: {ctx.left():.0f} s of the budget left"}
+        step = {"status": "failed", "seconds": 0.0, "error": f"not started: {ctx.left():.0f} s of the budget left"}
+        print(f"[gpu-check] {name}: failed ({step['error']})", flush=True)
+        return step
     try:
         result = fn(ctx)
         step = {"status": "ok", "result": result}
