@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e bento k8s-validate clean
+.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e bento k8s-validate gpu-wheels gpu-check clean
 
 setup: $(STAMP)  ## create .venv and install everything (idempotent; fast when done)
 
@@ -62,3 +62,9 @@ k8s-validate: setup  ## render deploy/k8s overlays (kubectl kustomize) and valid
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+gpu-wheels: setup  ## what travels to the GPU machine: cp312 wheels it lacks + the data -> build/gpu-travel; size check
+	$(BIN)/python scripts/gpu_check.py --wheels build/gpu-travel
+
+gpu-check:  ## CUDA-path check -> docs/gpu.{md,json}; GPU machine: make gpu-check PY=python3 ARGS=--install (docs/gpu.md)
+	$(or $(PY),$(BIN)/python) scripts/gpu_check.py $(or $(ARGS),) $(if $(QUICK),--quick --device cpu,)

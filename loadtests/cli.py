@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from service.core.manifest import DEFAULT_MODEL_DIR
@@ -71,10 +72,10 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_reliability_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def _add_reliability_parser(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     from loadtests.reliability.runner import SCENARIOS
 
-    rl = sub.add_parser("reliability", help="bad input, schema, overload, fault and security scenarios -> report")
+    rl = add_parser("reliability", help="bad input, schema, overload, fault and security scenarios -> report")
     rl.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory to serve")
     rl.add_argument(
         "--other-model",
@@ -111,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     lt.add_argument("--scenario", choices=("mixed", "ramp", "spike"), default="mixed", help="load shape")
     lt.add_argument("--out", default="docs", help="directory for loadtest_* CSV, HTML and summary")
 
-    _add_reliability_parser(sub)
+    _add_reliability_parser(sub.add_parser)
     return p
 
 

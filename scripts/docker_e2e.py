@@ -43,8 +43,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from loadtests.reference import answers_from_rows, clean_tweets, compare, reference_answers  # noqa: E402
+from loadtests.servers import free_port, serving  # noqa: E402  (a real host server, always stopped)
 from scripts.torch_parity import image_command, parity  # noqa: E402
-from tests.conftest import free_port, running_server  # noqa: E402  (a real host server, always stopped)
 
 MODEL = REPO / "models" / "default"
 OUT_DIR = REPO / "build" / "docker-e2e"
@@ -327,8 +327,8 @@ def compose_checks(timer: Timer, image: str) -> dict[str, Any]:
             else:
                 result["model_endpoint"] = "ok"
         with timer.phase("parity with host `sentiment serve`"):
-            with running_server(MODEL, "--device", "cpu") as host_url:
-                _, host_preds = http_json(host_url + "/predict", {"texts": TEXTS})
+            with serving(MODEL, "--device", "cpu") as host:
+                _, host_preds = http_json(host.url + "/predict", {"texts": TEXTS})
             result["max_score_diff_vs_host_serve"] = compare_predictions("container vs host serve", served, host_preds)
         with timer.phase("cross-path reference (2,000 tweets)"):
             tweets = clean_tweets(2000)

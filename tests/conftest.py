@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.servers import free_port, stop_group, wait_ready
+from loadtests.servers import serving
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
@@ -137,29 +136,8 @@ def running_server(
     model_dir: Path, *args: str, env: dict[str, str] | None = None, log_path: Path | None = None
 ) -> Iterator[str]:
     """`sentiment serve` on 127.0.0.1 and a free port; always stopped (SIGTERM, then SIGKILL) afterwards."""
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "service.cli",
-        "serve",
-        "--model",
-        str(model_dir),
-        "--port",
-        str(port),
-        *args,
-    ]
-    full_env = {**os.environ, **(env or {})}
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, proc)
-        yield url
-    finally:
-        stop_group(proc)
-        if log_path:
-            log.close()  # type: ignore[union-attr]
+    with serving(model_dir, *args, env=env, log_path=log_path) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")

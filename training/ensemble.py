@@ -27,10 +27,10 @@ from service.core.artifact import load_artifact
 from service.core.manifest import read_manifest
 from service.core.predictor import Predictor, forward_sorted
 from training.bias import fit_class_bias
+from training.calibration import fit_temperature, split_metrics
 from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export
-from training.train import fit_temperature, split_metrics
 
 REPO = Path(__file__).resolve().parent.parent
 

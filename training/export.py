@@ -33,7 +33,7 @@ from service.core.manifest import (
 from service.core.predictor import Predictor
 from service.core.tokenizer import TOKENIZER_VERSION, Tokenizer
 from training.config import TrainConfig, feature_config
-from training.train import make_tokenizer
+from training.prepare import make_tokenizer
 
 
 class ExportParityError(RuntimeError):

@@ -1,18 +1,17 @@
 """Training loop: bucketed batches, class-weighted loss, gradient clipping, early stopping on val AvgRec,
-temperature scaling on validation. Returns everything the exporter needs."""
+temperature scaling on validation. Returns everything the exporter needs. The pieces live beside it: batches.py
+(encoding and batching), prepare.py (vocabulary and tables), objectives.py (losses, adversarial step, EMA),
+calibration.py (split scoring, class bias, temperature, metrics)."""
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import hashlib
-import json
 import math
 import random
 import sys
 import time
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,27 +19,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from service.core.evaluation import evaluate_predictions, expected_calibration_error
-from service.core.features import Encoded, Encoder, collate
 from service.core.labels import LABELS
-from service.core.predictor import forward_sorted
-from service.core.tokenizer import SPECIAL_TOKENS, Tokenizer, TokenizerOptions
-from training.bias import fit_class_bias
-from training.config import TrainConfig, feature_config
-from training.data import Example, Splits
+from service.core.tokenizer import Tokenizer
+from training.batches import bucketed_batches, pad_batch
+from training.calibration import decide, fit_temperature, predict_logits, split_metrics
+from training.config import TrainConfig
+from training.data import Splits
 from training.model import Ensemble, SentimentRNN, compact_embeddings
-from training.vocab import build_vocab
-
-
-@dataclass
-class Tensors:
-    """A split encoded once by the serving encoder (service.core.features.Encoder), padded per batch."""
-
-    encoded: list[Encoded]
-    labels: torch.Tensor  # (N,)
-
-    def __len__(self) -> int:
-        return len(self.encoded)
+from training.objectives import EMA, DistillLoss, adversarial_step, class_weights, teacher_probs
+from training.prepare import Prepared, prepare
 
 
 @dataclass
@@ -58,223 +45,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def make_tokenizer(cfg: TrainConfig) -> Tokenizer:
-    """The tokenizer a config asks for; the word table (wordsegment's counts) only when an option reads it."""
-    options = TokenizerOptions(hashtags=cfg.hashtags, elongations=cfg.elongations, emoticons=cfg.emoticons)
-    if not options.needs_words():
-        return Tokenizer(options)
-    from training.wordcounts import word_counts
-
-    return Tokenizer(options, word_counts(cfg.word_table))
-
-
-def numericalise(examples: list[Example], encoder: Encoder) -> Tensors:
-    """Encode with the serving Encoder itself (tokenizer, vocabulary, char n-grams, negation marker)."""
-    return Tensors([encoder.encode(ex.text) for ex in examples], torch.tensor([ex.label for ex in examples]))
-
-
-def pad_batch(t: Tensors, idx: list[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """word (B,T), sub (B,T,S), lengths (B,): the serving collate."""
-    return collate([t.encoded[i] for i in idx])
-
-
-def bucketed_batches(t: Tensors, batch_size: int, rng: random.Random) -> list[list[int]]:
-    """Shuffle, sort by length inside chunks of 50 batches (less padding), then shuffle the batches."""
-    idx = list(range(len(t)))
-    rng.shuffle(idx)
-    chunk = batch_size * 50
-    batches = []
-    for s in range(0, len(idx), chunk):
-        part = sorted(idx[s : s + chunk], key=lambda i: t.encoded[i].length)
-        batches += [part[k : k + batch_size] for k in range(0, len(part), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def class_weights(labels: torch.Tensor, mode: str) -> torch.Tensor | None:
-    if mode == "none":
-        return None
-    counts = torch.bincount(labels, minlength=len(LABELS)).float()
-    w = counts.sum() / (len(LABELS) * counts)
-    return w.sqrt() if mode == "sqrt" else w
-
-
-class DistillLoss(nn.Module):
-    """(1 - a) * the hard-label loss + a * cross-entropy against a teacher's probabilities (B, C), each text
-    weighted by its gold class's weight, as the hard-label loss is."""
-
-    def __init__(self, hard: nn.Module, teacher: torch.Tensor, weights: torch.Tensor | None, alpha: float) -> None:
-        super().__init__()
-        self.hard, self.teacher, self.weights, self.alpha = hard, teacher, weights, alpha
-
-    def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        soft = -(self.teacher * torch.log_softmax(logits, dim=1)).sum(dim=1)  # (B,)
-        w = torch.ones_like(soft) if self.weights is None else self.weights.to(soft.device)[y]  # (B,)
-        return (1 - self.alpha) * self.hard(logits, y) + self.alpha * (w * soft).sum() / w.sum()
-
-
-def teacher_probs(splits: Splits, cfg: TrainConfig) -> torch.Tensor:
-    """The TF-IDF + LR baseline's probabilities on the training split (N, C), cached under build/cache by a hash
-    of the training texts and labels (fitting takes a few minutes on one core)."""
-    from training.baselines import tfidf_train_probs  # scikit-learn: imported only when distilling
-
-    texts, labels = [ex.text for ex in splits.train], [ex.label for ex in splits.train]
-    key = hashlib.sha256(json.dumps([texts, labels]).encode()).hexdigest()[:16]
-    cache = Path(__file__).resolve().parent.parent / "build" / "cache" / f"tfidf-train-probs-{key}.npy"
-    if cache.exists():
-        probs = np.load(cache, allow_pickle=False)
-    else:
-        t0 = time.time()
-        tqdm.write("fitting the TF-IDF + LR teacher for distillation ...", file=sys.stderr)
-        probs = tfidf_train_probs(texts, labels)
-        tqdm.write(f"teacher fitted in {time.time() - t0:.0f}s", file=sys.stderr)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.save(cache, probs, allow_pickle=False)
-    return torch.from_numpy(probs).float()
-
-
-def adversarial_step(
-    model: SentimentRNN,
-    loss_fn: nn.Module,
-    word: torch.Tensor,
-    sub: torch.Tensor,
-    lengths: torch.Tensor,
-    y: torch.Tensor,
-    eps: float,
-) -> torch.Tensor:
-    """Adversarial training on the embeddings (Miyato et al., 2017): backpropagate the clean loss, then the loss
-    of the same batch with the embeddings pushed by eps along their own gradient (L2-normalised per text).
-    Accumulates both gradients; returns the clean loss. The linear branch, if any, sees only the clean pass."""
-    x = model.embed(word, sub)  # (B, T, E)
-    x.retain_grad()
-    loss = loss_fn(model.logits_from_embedded(x, word, sub, lengths), y)
-    loss.backward(retain_graph=True)
-    assert x.grad is not None
-    g = x.grad.detach()  # (B, T, E)
-    r = eps * g / g.flatten(1).norm(dim=1).clamp(min=1e-12).view(-1, 1, 1)  # (B, T, E), |r| = eps per text
-    loss_fn(model.classify(x + r, word, sub, lengths), y).backward()
-    return loss.detach()
-
-
-class EMA:
-    """Exponential moving average of the weights (Polyak averaging), with the usual warm-up of the decay so
-    that the random initialisation does not linger: decay_t = min(decay, (1 + t) / (10 + t))."""
-
-    def __init__(self, model: nn.Module, decay: float) -> None:
-        self.model = copy.deepcopy(model)
-        self.decay, self.steps = decay, 0
-        for p in self.model.parameters():
-            p.requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        self.steps += 1
-        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
-        for avg, p in zip(self.model.parameters(), model.parameters(), strict=True):
-            avg.mul_(d).add_(p.detach(), alpha=1 - d)
-
-
-def predict_logits(model: nn.Module, t: Tensors, device: torch.device, batch_size: int = 512) -> torch.Tensor:
-    """Unscaled class scores (N, C) of a split, through the serving loop (length-sorted chunks)."""
-    model.eval()
-    return torch.from_numpy(forward_sorted(model.logits, t.encoded, batch_size, device, len(LABELS)))
-
-
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Temperature minimising validation NLL (LBFGS on log T)."""
-    log_t = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
-    nll = nn.CrossEntropyLoss()
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = nll(logits / log_t.exp(), labels)
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
-
-
-def split_metrics(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> dict[str, Any]:
-    probs = torch.softmax(logits / temperature, dim=1).numpy()
-    m = evaluate_predictions(labels.tolist(), probs.argmax(axis=1).tolist())
-    m["ece"] = expected_calibration_error(probs, labels.tolist())
-    m["nll"] = float(nn.functional.cross_entropy(logits / temperature, labels))
-    return m
-
-
-@dataclass
-class Prepared:
-    """A split's vocabulary, tables and numericalised tensors, built once and shared by every ensemble member."""
-
-    itos: list[str]  # trained rows first, then the frozen extension rows (lexicon and GloVe words)
-    n_trained: int  # rows of the trainable embedding table
-    tokenizer: Tokenizer
-    train: Tensors
-    val: Tensors
-    test: Tensors
-    vectors: torch.Tensor | None  # (V, 50) GloVe rows, or None
-    lexicon: torch.Tensor | None  # (V, L) prior polarities, or None
-    coverage: dict[str, float]  # OOV rates and table hits (reported in the manifest)
-
-
-def extension_words(cfg: TrainConfig) -> list[str]:
-    """Words given frozen vocabulary rows beyond the training vocabulary: every lexicon entry, then GloVe's most
-    frequent words (cfg.extend_vocab of them)."""
-    words: list[str] = []
-    if cfg.lexicon_names():
-        from training.lexicons import lexicon_words
-
-        words += lexicon_words(cfg.lexicon_names())
-    if cfg.extend_vocab > 0:
-        from training.vectors import frequent_words
-
-        words += frequent_words(cfg.extend_vocab)
-    return words
-
-
-def prepare(splits: Splits, cfg: TrainConfig) -> Prepared:
-    tokenizer = make_tokenizer(cfg)
-    train_tokens = [tokenizer.tokenize(ex.text)[: cfg.max_len] for ex in splits.train]
-    itos = build_vocab(train_tokens, cfg.min_freq).get_itos()
-    n_trained = len(itos)
-    known = set(itos)
-    for w in extension_words(cfg):
-        if w not in known:
-            known.add(w)
-            itos.append(w)
-    encoder = Encoder(itos, feature_config(cfg), tokenizer)
-    train_t, val_t, test_t = (numericalise(s, encoder) for s in (splits.train, splits.val, splits.test))
-    test_tokens = [tokenizer.tokenize(ex.text)[: cfg.max_len] for ex in splits.test]
-    skip = frozenset(SPECIAL_TOKENS)
-    from training.vectors import oov_rate
-
-    coverage = {
-        "vocab_trained": n_trained,
-        "vocab_total": len(itos),
-        "test_oov_trained_vocab": oov_rate(test_tokens, dict.fromkeys(itos[:n_trained]), skip),
-        "test_oov": oov_rate(test_tokens, encoder.stoi, skip),
-    }
-    vectors = lexicon = None
-    if cfg.vectors != "none":
-        from training.vectors import vector_table
-
-        table, hits = vector_table(itos)
-        vectors = torch.from_numpy(table)
-        coverage["vector_rows"] = hits
-        with_vec = {t for t, row in zip(itos, table, strict=True) if row.any()}
-        coverage["test_tokens_without_vector"] = oov_rate(test_tokens, dict.fromkeys(with_vec), skip)
-    if cfg.lexicon_names():
-        from training.lexicons import lexicon_table
-
-        lex = lexicon_table(itos, cfg.lexicon_names())
-        lexicon = torch.from_numpy(lex)
-        coverage["lexicon_rows"] = int((lex > 0).any(axis=1).sum())
-    tqdm.write(f"vocabulary: {json.dumps({k: round(v, 4) for k, v in coverage.items()})}", file=sys.stderr)
-    return Prepared(itos, n_trained, tokenizer, train_t, val_t, test_t, vectors, lexicon, coverage)
 
 
 def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResult:
@@ -327,19 +97,10 @@ def share_frozen_tables(members: list[SentimentRNN]) -> None:
     TorchScript stores a shared tensor once, so an ensemble carries its frozen tables once."""
     first = members[0]
     for m in members[1:]:
+        own, theirs = dict(m.named_buffers(recurse=False)), dict(first.named_buffers(recurse=False))
         for name in ("vectors", "lexicon"):
-            if name in m._buffers and torch.equal(m._buffers[name], first._buffers[name]):
-                m._buffers[name] = first._buffers[name]
-
-
-def decide(
-    model: nn.Module, val_logits: torch.Tensor, test_logits: torch.Tensor, val_labels: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fit the per-class logit bias on validation (the decision rule for macro recall), store it in the model
-    (added inside logits()) and return the biased validation and test logits."""
-    bias = torch.from_numpy(fit_class_bias(val_logits.numpy(), val_labels.numpy())).float()  # (C,)
-    model.class_bias.copy_(bias)
-    return val_logits + bias, test_logits + bias
+            if name in own and name in theirs and torch.equal(own[name], theirs[name]):
+                m.register_buffer(name, theirs[name])  # replaces the equal copy: one tensor for both
 
 
 def _metrics(

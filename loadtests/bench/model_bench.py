@@ -71,7 +71,9 @@ def forward_throughput(artifact: Artifact, texts: Sequence[str], min_seconds: fl
 
 
 def offline_scorer(artifact: Artifact, texts: Sequence[str], repeats: int = 1) -> dict[str, Any]:
-    """`sentiment score` on a JSONL file of `texts` (the same code path as the CLI, without the progress bar)."""
+    """`sentiment score` on a JSONL file of `texts` (the same code path as the CLI, without the progress bar: one
+    model call per core, 1 intra-op thread each; this process's torch threads are restored afterwards)."""
+    before = torch.get_num_threads()
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
         with src.open("w", encoding="utf-8") as f:
@@ -79,8 +81,37 @@ def offline_scorer(artifact: Artifact, texts: Sequence[str], repeats: int = 1) -
                 for i, t in enumerate(texts):
                     f.write(json.dumps({"id": i, "text": t}) + "\n")
         summary = score_file(artifact, str(src), str(dst), progress=False)
+    torch.set_num_threads(before)
     return {
         "rows": summary.rows,
         "seconds": round(summary.seconds, 3),
         "texts_per_s": round(summary.rows_per_second, 1),
     }
+
+
+LAYOUTS = ((1, 2), (1, 1), (2, 1))  # (concurrent model calls, intra-op threads per call)
+
+
+def thread_layouts(artifact: Artifact, texts: Sequence[str], window: int = 256) -> list[dict[str, Any]]:
+    """Texts/s of `texts` scored in `window`-text batches, one pass per layout of `LAYOUTS` (calls x threads):
+    one call with N intra-op threads against N concurrent calls with one (service/core/parallel.py)."""
+    from service.core.parallel import ParallelProba
+
+    before = torch.get_num_threads()
+    predictor = Predictor(artifact)
+    windows = [list(texts[i : i + window]) for i in range(0, len(texts), window)]
+    rows = []
+    try:
+        for calls, threads in LAYOUTS:
+            torch.set_num_threads(threads)
+            proba = ParallelProba(predictor, calls)
+            proba(windows[0])  # warm-up
+            t0 = time.perf_counter()
+            for w in windows:
+                proba(w)
+            el = time.perf_counter() - t0
+            proba.close()
+            rows.append({"calls": calls, "intra_op_threads": threads, "texts_per_s": round(len(texts) / el, 1)})
+    finally:
+        torch.set_num_threads(before)
+    return rows

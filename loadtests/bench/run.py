@@ -25,13 +25,14 @@ import psutil
 import torch
 
 from loadtests.bench import servers
+from loadtests.bench.ratios import KINDS, ratios
 from loadtests.bench.report import write_report
 from loadtests.servers import free_port
-from service.api.settings import ServiceSettings
+from service.core.cores import cpu_cores
 
 REPO = servers.REPO
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2017-task4a"
-MULTI = 64  # texts per request in the multi-text runs
+MULTI, MID = KINDS["multi"], KINDS["mid"]  # texts per request in the multi-text runs
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,13 @@ class Plan:
     multi_levels: tuple[int, ...]
     forward_seconds: float
     score_texts: int
+    mid_levels: tuple[int, ...] = (8, 32)  # connections for 16-text requests
+    limit_seconds: float = 4.0  # how long each model-limit process scores
 
     @classmethod
     def make(cls, quick: bool) -> Plan:
         if quick:
-            return cls((1, 16, 64), 2.0, 0.5, (4,), 0.2, 2000)
+            return cls((1, 64), 1.5, 0.5, (8,), 0.2, 2000, (16,), 2.0)
         return cls((1, 4, 16, 64, 128), 4.0, 1.0, (2, 8), 0.5, 12000)
 
 
@@ -120,13 +123,15 @@ def _progress(msg: str) -> None:
 
 
 def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[dict[str, Any], dict[str, float]]:
-    single, multi = work / "single.json", work / "multi.json"
+    single, mid, multi = work / "single.json", work / "mid.json", work / "multi.json"
     single.write_text(json.dumps([[t] for t in texts[:4000]]))
+    mid.write_text(json.dumps([texts[i : i + MID] for i in range(0, min(len(texts), 400 * MID), MID)]))
     multi.write_text(json.dumps([texts[i : i + MULTI] for i in range(0, min(len(texts), 200 * MULTI), MULTI)]))
     targets = {
         "starlette-echo": lambda port: (servers.echo_cmd(port), {}),
         "bentoml-noop": lambda port: servers.noop(port),
         "noop-fast-path": lambda port: servers.noop(port, "NoopFastSentiment"),
+        "starlette-peer": lambda port: (servers.peer_cmd(model, port), {}),
         "served-batching": lambda port: (servers.serve_cmd(model, port), {}),
         "served-no-batching": lambda port: (servers.serve_cmd(model, port, "--no-batching"), {}),
     }
@@ -140,11 +145,15 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
         _progress(f"starting {name}")
         with servers.started(name, cmd, port, env, log=work / f"{name}.log") as srv:
             start_s[name] = round(srv.start_s, 2)
-            runs: dict[str, Any] = {"single": [], "multi": []}
+            runs: dict[str, Any] = {"single": [], "mid": [], "multi": []}
             for c in plan.levels:
                 r = load(srv, single, c, plan)
                 _progress(f"{name} single c={c}: {r['rps']} req/s p99 {r['p99_ms']} ms {r['status']}")
                 runs["single"].append(r)
+            for c in plan.mid_levels:
+                r = load(srv, mid, c, plan)
+                _progress(f"{name} {MID}-text c={c}: {r['texts_per_s']} texts/s p99 {r['p99_ms']} ms {r['status']}")
+                runs["mid"].append(r)
             for c in plan.multi_levels:
                 r = load(srv, multi, c, plan)
                 _progress(f"{name} {MULTI}-text c={c}: {r['texts_per_s']} texts/s p99 {r['p99_ms']} ms {r['status']}")
@@ -187,55 +196,9 @@ def machine() -> dict[str, Any]:
     }
 
 
-def ratios(res: dict[str, Any]) -> dict[str, Any]:
-    http = res["http"]
-
-    def best(name: str, kind: str = "single", key: str = "rps") -> float:
-        return max((r[key] for r in http[name][kind]), default=0.0)
-
-    half = http["served-batching"]["half_saturation"]
-    below_sat = [r for r in http["served-batching"]["single"] if r["rps"] < 0.95 * best("served-batching")]
-    out: dict[str, Any] = {}
-    if "served-int8" in http:
-        int8_half = http["served-int8"]["half_saturation"]
-        out["int8"] = {
-            "served_vs_echo_rps": round(best("served-int8") / best("starlette-echo"), 3),
-            "served_multi_vs_offline_texts": round(
-                best("served-int8", "multi", "texts_per_s") / res["offline_int8"]["texts_per_s"], 3
-            ),
-            "served_int8_vs_fp32_rps": round(best("served-int8") / best("served-batching"), 3),
-            "p99_ms_at_half_saturation": int8_half["p99_ms"],
-            "half_saturation_rate": int8_half["target_rate"],
-        }
-    return out | {
-        "served_vs_echo_rps": round(best("served-batching") / best("starlette-echo"), 3),
-        "served_multi_vs_offline_texts": round(
-            best("served-batching", "multi", "texts_per_s") / res["offline"]["texts_per_s"], 3
-        ),
-        "batching_vs_no_batching_rps": round(best("served-batching") / best("served-no-batching"), 3),
-        "served_multi_vs_offline_same_threads": round(
-            best("served-batching", "multi", "texts_per_s") / res["offline_service_threads"]["texts_per_s"], 3
-        )
-        if "offline_service_threads" in res
-        else None,
-        "noop_vs_echo_rps": round(best("bentoml-noop") / best("starlette-echo"), 3),
-        "noop_fast_vs_echo_rps": round(best("noop-fast-path") / best("starlette-echo"), 3)
-        if "noop-fast-path" in http
-        else None,
-        "served_vs_noop_fast_rps": round(best("served-batching") / best("noop-fast-path"), 3)
-        if "noop-fast-path" in http
-        else None,
-        "served_rps": best("served-batching"),
-        "echo_rps": best("starlette-echo"),
-        "p99_ms_at_half_saturation": half["p99_ms"],
-        "half_saturation_rate": half["target_rate"],
-        "errors_at_half_saturation": half["non_200"] + half["connection_errors"],
-        "non_200_below_saturation": sum(r["non_200"] for r in below_sat),
-    }
-
-
 def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = DEFAULT_DATA) -> dict[str, Any]:
-    from loadtests.bench.model_bench import forward_throughput, offline_scorer
+    from loadtests.bench.model_bench import forward_throughput, offline_scorer, thread_layouts
+    from loadtests.bench.model_limit import run_model_limit
     from service.core.artifact import load_artifact
 
     plan = Plan.make(quick)
@@ -258,14 +221,11 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
     _progress("offline scorer")
     res["offline"] = offline_scorer(artifact, texts[: plan.score_texts])
     _progress(f"offline scorer: {res['offline']['texts_per_s']} texts/s")
-    threads, service_threads = torch.get_num_threads(), ServiceSettings().intra_op_threads
-    if service_threads != threads:  # like for like with the served model's intra-op threads
-        torch.set_num_threads(service_threads)
-        res["offline_service_threads"] = offline_scorer(artifact, texts[: plan.score_texts]) | {
-            "threads": service_threads
-        }
-        torch.set_num_threads(threads)
+    res["thread_layouts"] = thread_layouts(artifact, texts[: 4096 if not quick else 1024])
+    _progress(f"calls x intra-op threads: {res['thread_layouts']}")
     del artifact
+    limits = [run_model_limit(model, texts[:4096], cpu_cores(), plan.limit_seconds, MULTI, cwd=REPO)]
+    _progress(f"model limit ({cpu_cores()} processes): {limits[0]['texts_per_s']} texts/s")
     if has_int8(model):
         _progress("int8 variant: forward throughput and offline scorer")
         int8 = load_artifact(model, "cpu", precision="int8")
@@ -275,6 +235,10 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
         _progress(f"int8 offline scorer: {res['offline_int8']['texts_per_s']} texts/s")
         del int8
     res["http"], res["cold_start_s"] = http_suite(model, texts, plan, work)
+    limits.append(run_model_limit(model, texts[:4096], cpu_cores(), plan.limit_seconds, MULTI, cwd=REPO))
+    _progress(f"model limit again, after the servers: {limits[1]['texts_per_s']} texts/s")
+    # the higher of the two (before and after the servers): on a shared machine the lower one was disturbed
+    res["model_limit"] = max(limits, key=lambda x: x["texts_per_s"]) | {"runs": [x["texts_per_s"] for x in limits]}
     res["ratios"] = ratios(res)
     res["bench_seconds"] = round(time.perf_counter() - t_start, 1)
     out_dir.mkdir(parents=True, exist_ok=True)

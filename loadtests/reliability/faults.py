@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from loadtests.reliability.overload import Sample, _one, request_body
+from loadtests.reliability.overload import Sample, request_body, send_one
 from loadtests.reliability.server import REPO, Server, http_status
 
 
@@ -36,7 +36,7 @@ class _Load:
             async def worker() -> None:
                 while not self._stop.is_set():
                     t = time.monotonic()
-                    s = await _one(session, self.url, self.body, self.timeout)
+                    s = await send_one(session, self.url, self.body, self.timeout)
                     self.samples.append((t, s))
                     if s.status is None:
                         await asyncio.sleep(0.05)  # connection refused: don't spin
@@ -108,7 +108,7 @@ def sigterm_drain(
 
     async def fire() -> None:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            tasks = [asyncio.create_task(_one(session, url, body, server_timeout_s + 5)) for _ in range(in_flight)]
+            tasks = [asyncio.create_task(send_one(session, url, body, server_timeout_s + 5)) for _ in range(in_flight)]
             await asyncio.sleep(0.4)  # all sent and being worked on
             os.kill(server.pid, signal.SIGTERM)
             results.extend(await asyncio.gather(*tasks))

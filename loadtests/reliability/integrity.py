@@ -130,8 +130,18 @@ CASES: list[BrokenModel] = [
     BrokenModel("flipped byte in model.pt", r"sha256 mismatch", lambda d, *_: _flip(d / MODEL_FILE)),
     BrokenModel("flipped byte in vocab.json", r"sha256 mismatch", lambda d, *_: _flip(d / VOCAB_FILE)),
     BrokenModel("manifest with a wrong hash", r"sha256 mismatch", _wrong_hash),
-    BrokenModel("model.pt of another model (hash swapped in)", r".", _other_model_file, needs_other=True),
-    BrokenModel("vocab.json of another model (hash swapped in)", r".", _other_vocab_file, needs_other=True),
+    BrokenModel(
+        "model.pt of another model (hash swapped in)",
+        r"exported with another vocabulary",
+        _other_model_file,
+        needs_other=True,
+    ),
+    BrokenModel(
+        "vocab.json of another model (hash swapped in)",
+        r"exported with another vocabulary",
+        _other_vocab_file,
+        needs_other=True,
+    ),
     BrokenModel("pickle pretending to be model.pt (hash matches)", r"not a TorchScript archive", _pickle),
     BrokenModel(
         "TorchScript-shaped zip with pickle payload",

@@ -52,7 +52,7 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(q * len(values)))], 4)
 
 
-async def _one(session: aiohttp.ClientSession, url: str, body: bytes, timeout: float) -> Sample:
+async def send_one(session: aiohttp.ClientSession, url: str, body: bytes, timeout: float) -> Sample:
     t0 = time.perf_counter()
     try:
         async with session.post(
@@ -74,7 +74,7 @@ async def _closed_loop(url: str, body: bytes, concurrency: int, seconds: float, 
 
         async def worker() -> None:
             while time.perf_counter() < stop:
-                out.append(await _one(session, url, body, timeout))
+                out.append(await send_one(session, url, body, timeout))
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return out
@@ -135,7 +135,7 @@ async def _open_loop(
             now = time.perf_counter()
             if due > now:
                 await asyncio.sleep(due - now)
-            tasks.append(asyncio.create_task(_one(session, url, body, timeout)))
+            tasks.append(asyncio.create_task(send_one(session, url, body, timeout)))
             if sample_memory is not None and now >= next_mem:
                 rss.append(sample_memory())
                 next_mem = now + 0.25

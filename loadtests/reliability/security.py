@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from loadtests.reliability.badinput import JSON, VALID
+from loadtests.reliability.badinput_cases import JSON, VALID
 from loadtests.reliability.rawhttp import build_request, request, send
 from loadtests.reliability.server import REPO
 

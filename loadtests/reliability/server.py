@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +12,9 @@ from pathlib import Path
 
 import psutil
 
-from loadtests.servers import free_port, stop_group, wait_ready
+from loadtests.servers import serve_command, serving, stop_group
+
+__all__ = ["Server", "http_status", "running", "serve_command", "stop"]
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -70,20 +69,9 @@ class Server:
         return total
 
 
-def serve_command(model_dir: Path | str, port: int, *args: str) -> list[str]:
-    return [sys.executable, "-m", "service.cli", "serve", "--model", str(model_dir), "--port", str(port), *args]
-
-
 def stop(proc: subprocess.Popen[bytes], grace: float = 20.0) -> int:
     """SIGTERM the server's process group, then SIGKILL after `grace` seconds; returns the exit code."""
-    code = stop_group(proc, grace)
-    _kill_group_leftovers(proc.pid)
-    return code
-
-
-def _kill_group_leftovers(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)
+    return stop_group(proc, grace)
 
 
 @contextmanager
@@ -95,22 +83,5 @@ def running(
     ready_timeout: float = 120.0,
 ) -> Iterator[Server]:
     """`sentiment serve` on 127.0.0.1 and a free port, in its own process group; always stopped afterwards."""
-    port = free_port()
-    full_env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO)}
-    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        serve_command(model_dir, port, *args),
-        cwd=REPO,
-        env=full_env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, proc)
-    try:
-        wait_ready(server.url, proc, ready_timeout)
-        yield server
-    finally:
-        stop(proc)
-        if log_path:
-            log.close()  # type: ignore[union-attr]
+    with serving(model_dir, *args, env=env, log_path=log_path, ready_timeout=ready_timeout) as s:
+        yield Server(s.url, s.host, s.port, s.proc)

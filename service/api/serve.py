@@ -24,7 +24,7 @@ FLAGS: dict[str, tuple[str, type, str]] = {
     "port": ("port", int, "port (default: 3000)"),
     "workers": ("workers", int, "worker processes, each with its own batch queue (default: 1)"),
     "threads": ("threads", int, "torch intra-op threads per model call (default: 0 = sized from the cores)"),
-    "model_threads": ("model_threads", int, "model calls a worker runs at once (default: 1)"),
+    "model_threads": ("model_threads", int, "model calls a worker runs at once (default: 0 = cores / workers)"),
     "device": ("device", str, "auto | cpu | cuda | cuda:N (default: auto = CUDA when available)"),
     "precision": ("precision", str, "fp32 | int8 (default: fp32; int8: CPU only, faster, see docs)"),
     "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),

@@ -6,12 +6,12 @@ Every field is listed, with its default, in docs/service.md.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.core.cores import cpu_cores
 from service.core.manifest import DEFAULT_MODEL_DIR
 
 
@@ -29,9 +29,14 @@ class ServiceSettings(BaseSettings):
     port: int = Field(3000, ge=1, le=65535)
     workers: int = Field(1, ge=1, le=64, description="server worker processes, each with its own batch queue")
     model_threads: int = Field(
-        1, ge=1, le=64, description="model calls a worker runs at once (merged batches in parallel, one per core)"
+        0,
+        ge=0,
+        le=64,
+        description="model calls a worker runs at once (merged batches in parallel; 0 = CPU cores / workers, >= 1)",
     )
-    threads: int = Field(0, ge=0, description="torch intra-op threads per worker (0 = CPU cores / workers)")
+    threads: int = Field(
+        0, ge=0, description="torch intra-op threads per model call (0 = CPU cores / (workers x model calls), >= 1)"
+    )
     batching: bool = Field(True, description="adaptive batching of concurrent /predict requests")
     max_batch_size: int = Field(256, ge=1, description="texts per model batch (the batcher merges requests up to it)")
     max_latency_ms: int = Field(2000, ge=10, description="batcher latency budget; requests it would miss get 429")
@@ -61,16 +66,18 @@ class ServiceSettings(BaseSettings):
     def _check(self) -> ServiceSettings:
         if self.api_key is not None and not self.api_key.get_secret_value().strip():
             raise ValueError("api_key is empty; unset SENTIMENT_API_KEY to disable authentication")
+        if self.model_threads == 0:  # resolved once here: every reader (BentoML, fast path, /model) sees the number
+            self.model_threads = max(1, cpu_cores() // self.workers)
         return self
 
     @property
     def intra_op_threads(self) -> int:
-        """Torch intra-op threads per worker: `threads`, else the CPU cores split over the workers with one core
-        left to the HTTP event loops (on 2 cores: 1 thread; measured in docs/benchmarks.md, 2 intra-op threads on
-        2 busy cores spin against the event loop and throughput drops)."""
+        """Torch intra-op threads per model call: `threads`, else the cores split over workers x model calls (on
+        2 cores with the defaults: 2 model calls of 1 thread each; two independent calls do more work than one
+        call with two threads, docs/benchmarks.md)."""
         if self.threads:
             return self.threads
-        return max(1, len(os.sched_getaffinity(0)) // (self.workers + 1))
+        return max(1, cpu_cores() // (self.workers * self.model_threads))
 
     @property
     def max_concurrency_per_worker(self) -> int:

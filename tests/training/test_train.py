@@ -12,7 +12,7 @@ from service.core.artifact import load_artifact
 from service.core.features import Encoder, FeatureConfig, collate
 from training.config import TrainConfig
 from training.model import Ensemble, SentimentRNN, compact_embeddings
-from training.train import EMA, DistillLoss, adversarial_step
+from training.objectives import EMA, DistillLoss, adversarial_step
 
 ITOS = ["<pad>", "<unk>", "good", "bad", "day"]
 

@@ -26,6 +26,7 @@ from service.batch.readers import read_records, resolve_format
 from service.batch.rows import ScoreSummary, ScoringError
 from service.batch.sinks import FileOutput, StreamOutput, output_format
 from service.core.artifact import Artifact
+from service.core.parallel import ParallelProba, use_cores
 from service.core.predictor import Predictor
 from service.core.records import Record, partition
 
@@ -47,11 +48,15 @@ def model_fingerprint(artifact: Artifact) -> dict[str, Any]:
 
 
 class ModelScorer:
-    """The local model: length-sorted batches of `batch_size` through the TorchScript module."""
+    """The local model: length-sorted batches of `batch_size` through the TorchScript module, each window scored
+    as `threads` concurrent model calls (default: one per core, each with ``cores // threads`` intra-op threads,
+    set process-wide; on a GPU one call). Same scores as one call (service/core/parallel.py)."""
 
-    def __init__(self, artifact: Artifact, batch_size: int = 256) -> None:
+    def __init__(self, artifact: Artifact, batch_size: int = 256, threads: int | None = None) -> None:
         self.artifact = artifact
         self.predictor = Predictor(artifact, max_batch_size=batch_size)
+        calls = 1 if artifact.device.type != "cpu" else use_cores(threads)
+        self.proba = ParallelProba(self.predictor, calls)
         self.labels = list(artifact.labels)
         self.version = scored_version(artifact)
 
@@ -59,7 +64,7 @@ class ModelScorer:
         return model_fingerprint(self.artifact)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
-        return self.predictor.predict_proba(texts)
+        return self.proba(texts)
 
 
 def read_windows(records: Iterator[Record], scorer: Scorer, size: int, source: str) -> Iterator[Window]:

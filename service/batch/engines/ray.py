@@ -104,22 +104,25 @@ class RayScorer:
         import torch
 
         from service.core.artifact import load_artifact
+        from service.core.parallel import ParallelProba
         from service.core.predictor import Predictor
 
-        torch.set_num_threads(max(1, threads))
         # the model travels with the actor (no shared filesystem needed) and is verified again here (sha256)
         with tempfile.TemporaryDirectory(prefix="sentiment-model-") as tmp:
             for name, data in model_files.items():
                 (Path(tmp) / name).write_bytes(data)
             self.artifact = load_artifact(tmp, device, precision=precision)
         self.predictor = Predictor(self.artifact, max_batch_size=batch_size)
+        # `threads` concurrent model calls of 1 intra-op thread each (more work than one call with `threads`)
+        self.proba = ParallelProba(self.predictor, 1 if device.startswith("cuda") else max(1, threads))
+        torch.set_num_threads(1)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         n = len(batch["id"])
         good = [i for i in range(n) if row_error(batch["error"][i]) is None]
         probs = np.zeros((n, len(self.artifact.labels)), dtype=np.float32)  # (N, C)
         if good:
-            probs[good] = self.predictor.predict_proba([str(batch["text"][i]) for i in good])
+            probs[good] = self.proba([str(batch["text"][i]) for i in good])
         out = {k: batch[k] for k in ("file", "line", "id", "error", "fields")}
         out["probs"] = probs
         return out
@@ -191,7 +194,7 @@ def score_with_ray(
             gpus = 0  # int8 kernels are CPU kernels: CPU actors even on a GPU cluster
         cpus = int(resources.get("CPU", 1))
         n_actors = actors or (gpus if gpus else max(1, cpus // 2))
-        threads = 1 if gpus else max(1, cpus // n_actors - 1) if cpus > n_actors else 1
+        threads = 1 if gpus else max(1, cpus // n_actors)  # concurrent model calls per CPU actor
         ds = ray.data.from_items([{"path": str(Path(f).resolve()), "file_no": i} for i, f in enumerate(files)])
         ds = ds.map_batches(
             read_shard,

@@ -31,6 +31,7 @@ def test_files_of_another_model_are_refused(case, tiny_model, other_model, tmp_p
     d = integrity.build(case, tiny_model, tmp_path, other_model)
     r = integrity.check_load(case, d)
     assert r["refused"] and not r["unpickled"], r
+    assert "exported with another vocabulary" in r["message"], r
 
 
 def test_serve_refuses_a_tampered_model_at_start(tiny_model, tmp_path):

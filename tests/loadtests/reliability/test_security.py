@@ -1,5 +1,8 @@
 """Security basics against real servers: API key, exposed endpoints, size limit before parsing, static checks."""
 
+import tomllib
+from importlib import metadata
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -7,6 +10,7 @@ import pytest
 from loadtests.reliability import security
 from loadtests.reliability.server import running
 
+REPO = Path(__file__).resolve().parents[3]
 KEY = "test-key-" + "0123456789abcdef" * 2
 
 
@@ -44,9 +48,14 @@ def test_body_size_limit_is_enforced_before_parsing(tiny_server):
 
 
 def test_runtime_requirements_are_pinned():
-    pins = security.runtime_requirements()
-    assert any(p.startswith("torch==") for p in pins)
-    assert all("==" in p for p in pins)
+    """The packages that decide what the service computes and how it serves are exact pins in pyproject.toml, and
+    the environment the audit reports on is that environment (its versions are the pinned ones)."""
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    exact = dict(d.split(";")[0].strip().split("==", 1) for d in declared if "==" in d)
+    assert {"torch", "bentoml"} <= exact.keys(), declared
+    audited = dict(p.split("==", 1) for p in security.runtime_requirements())
+    for name, version in exact.items():
+        assert audited[name] == version == metadata.version(name), (name, version)
 
 
 def test_container_runs_as_non_root():

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from service.api.client import APIError, SentimentClient
+from service.core.cores import cpu_cores
 from tests.conftest import REPO, running_server
 
 WORDS = str.split(
@@ -199,7 +200,7 @@ def test_client_raises_api_error_with_field(client: SentimentClient):
 # --- /explain, /model, docs, metrics, logs ------------------------------------------------------------------
 
 
-def test_explain_gives_one_attribution_per_token(client: SentimentClient, tiny_model: Path):
+def test_explain_gives_one_attribution_per_token(client: SentimentClient, url: str, tiny_model: Path):
     from service.core.artifact import load_artifact
 
     text = "I love this phone, best purchase ever :) #happyday"
@@ -212,7 +213,7 @@ def test_explain_gives_one_attribution_per_token(client: SentimentClient, tiny_m
     with pytest.raises(APIError) as err:
         client.explain("   ")
     assert err.value.status == 400 and err.value.field == "text"
-    r = post(client._http.base_url.__str__().rstrip("/"), "/explain", b'{"text": ["a list"]}')
+    r = post(url, "/explain", b'{"text": ["a list"]}')
     assert r.status_code == 400 and "text: expected a string, got array" in r.json()["error"]
 
 
@@ -230,7 +231,7 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
         "max_batch_size": 64,
         "max_latency_ms": 60000,
         "workers": 1,
-        "model_threads": 1,
+        "model_threads": max(1, cpu_cores()),
         "fast_path": True,
         "max_batch_wait_ms": 5.0,
     }

@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from loadtests.bench.coldstart import measure_cold_start
+from loadtests.servers import free_port, wait_ready
 from service.api.client import APIError, SentimentClient
-from tests.conftest import REPO, free_port, running_server, wait_ready
+from tests.conftest import REPO, running_server
 
 KEY = "s3cret-test-key"
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from loadtests.servers import free_port
 from service.batch.engines.api import ApiScorer, score_file_via_api
 from service.batch.engines.local import score_file
 from service.batch.rows import ScoringError
 from service.core.artifact import load_artifact
-from tests.conftest import free_port
 from tests.service.batch.test_scoring import TEXTS, read_output
 
 
