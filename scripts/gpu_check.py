@@ -31,15 +31,17 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # the GPU machine runs from a copied tree, not an installed package
     sys.path.insert(0, str(REPO))
 
+import gpu_check_steps as steps  # noqa: E402
 import gpu_check_travel as travel  # noqa: E402
-from gpu_check_serve import step_ray, step_serve  # noqa: E402
-from gpu_check_steps import FULL, QUICK, Context, Skip, step_facts, step_load, step_parity, step_throughput, step_train  # noqa: E402
+from gpu_check_serve import step_ray, step_serve, step_train  # noqa: E402
+from gpu_check_steps import FULL, QUICK, Context, Skip  # noqa: E402
 
 STEPS: dict[str, Callable[[Context], dict[str, Any]]] = {
-    "facts": step_facts,
-    "load": step_load,
-    "parity": step_parity,
-    "throughput": step_throughput,
+    "facts": steps.step_facts,
+    "load": steps.step_load,
+    "parity": steps.step_parity,
+    "half": steps.step_half,
+    "throughput": steps.step_throughput,
     "serve": step_serve,
     "ray": step_ray,
     "train": step_train,

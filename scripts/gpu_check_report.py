@@ -97,11 +97,24 @@ def _install(r: dict[str, Any]) -> list[str]:
     return [f"pip install --no-index from {r['from']}: {', '.join(r['installed'])}", ""]
 
 
+def _half(r: dict[str, Any]) -> list[str]:
+    head = ["dtype", "max abs diff vs fp32", "label agreement", "AvgRec", "AvgRec change"]
+    rows = [
+        [x["dtype"], f"{x['max_abs_diff']:.1e}", f"{x['label_agreement']:.4f}", x["avg_recall"], x["avg_recall_change"]]
+        for x in r["rows"]
+    ]
+    intro = (
+        f"{r['texts']} labelled tweets on {r['device']}, fp32 AvgRec {r['fp32_avg_recall']} (module cast, not served)"
+    )
+    return [intro, "", *_table(head, rows)]
+
+
 RENDER = {
     "install": _install,
     "facts": _facts,
     "load": _load,
     "parity": _parity,
+    "half": _half,
     "throughput": _throughput,
     "serve": _serve,
     "ray": _ray,

@@ -1,5 +1,6 @@
 """Steps of scripts/gpu_check.py that start processes: `sentiment serve --device DEV` under the project's load
-generator (loadtests/bench/loadgen.py), and `sentiment score --engine ray` checked against the local engine."""
+generator (loadtests/bench/loadgen.py), `sentiment score --engine ray` checked against the local engine, and
+`sentiment train --device DEV` for one epoch."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from gpu_check_steps import REPO, Context, Skip, nvidia_smi
+from gpu_check_steps import REPO, TRAIN_RECIPE, Context, Skip, nvidia_smi
 
 SERVED_ATOL = {"cpu": 1e-5, "cuda": 1e-4}  # served vs in-process scores (rounded to 6 decimals either way)
 
@@ -197,3 +198,40 @@ def step_ray(ctx: Context) -> dict[str, Any]:
         raise AssertionError("ray and local outputs differ in ids or order")
     atol = SERVED_ATOL["cuda" if ctx.device.startswith("cuda") else "cpu"]
     return {"rows": n, "local": local, "ray": ray, "ray_vs_local": agreement(got, want, atol, "ray vs local")}
+
+
+def _epoch_seconds(log: str) -> list[float]:
+    """The per-epoch times `training` prints ("epoch 1: ... 61s")."""
+    import re
+
+    return [float(m.group(1)) for m in re.finditer(r"^epoch \d+:.*?\s(\d+(?:\.\d+)?)s\s*$", log, re.MULTILINE)]
+
+
+def step_train(ctx: Context) -> dict[str, Any]:
+    """`sentiment train --device DEV` (``python -m training``) for one epoch of one member, in its own process."""
+    out = ctx.work_dir / "train"
+    cmd = [sys.executable, "-m", "training", "--device", ctx.device, "--members", "1", "--out", str(out)]
+    cmd += ["--name", "gpu-check", "--no-progress", *TRAIN_RECIPE, *ctx.sizes.train_args]
+    if ctx.data_dir is not None:
+        cmd += ["--data-dir", str(ctx.data_dir)]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=max(10, ctx.left() - 5))
+    seconds = time.perf_counter() - t0
+    log = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        tail = " | ".join(line for line in log.strip().splitlines()[-6:])
+        raise RuntimeError(f"`{' '.join(cmd[1:])}` exited with {proc.returncode}: {tail}")
+    epochs = _epoch_seconds(log)
+    if not epochs:
+        raise RuntimeError(f"no 'epoch N: ... Ns' line in the training output: {log[-500:]}")
+    from service.core.artifact import load_artifact
+
+    trained = load_artifact(out / "gpu-check", ctx.device)  # what it wrote is a servable artifact on this torch
+    return {
+        "command": "python " + " ".join(cmd[1:]).replace(str(REPO) + "/", ""),
+        "epoch_s": epochs,
+        "total_s": round(seconds, 1),
+        "artifact": trained.manifest.version,
+        "test_avg_recall": round(trained.manifest.metrics["test"]["avg_recall"], 4),
+    }
