@@ -104,7 +104,8 @@ def _half(r: dict[str, Any]) -> list[str]:
         for x in r["rows"]
     ]
     intro = (
-        f"{r['texts']} labelled tweets on {r['device']}, fp32 AvgRec {r['fp32_avg_recall']} (module cast, not served)"
+        f"{r['texts']} labelled held-out tweets (twitter-2016test-A.tsv) on {r['device']}, fp32 AvgRec "
+        f"{r['fp32_avg_recall']} (the module cast in process, not served)"
     )
     return [intro, "", *_table(head, rows)]
 

@@ -177,18 +177,21 @@ def step_parity(ctx: Context) -> dict[str, Any]:
 HALF_AGREEMENT = 0.995  # labels of a reduced-precision forward vs fp32 on the same device
 
 
+HELD_OUT = "twitter-2016test-A.tsv"  # the temporal protocol's validation + test file: never trained on
+
+
 def _labelled(data_dir: Path, n: int) -> tuple[list[str], list[int]]:
-    """The first `n` labelled tweets of the 2016 dev files (the parity tweets' files), with gold label indices."""
-    from loadtests.reference import SOURCE_FILES
+    """The first `n` labelled tweets of the held-out 2016 test file, with gold label indices."""
     from service.core.evaluation import LABELS
     from service.core.semeval import read_semeval
 
     texts, gold = [], []
-    for name in SOURCE_FILES:
-        for rec in read_semeval(data_dir / name):
-            if not rec.bad and rec.label in LABELS and len(texts) < n:
-                texts.append(rec.text or "")
-                gold.append(LABELS.index(rec.label))
+    for rec in read_semeval(data_dir / HELD_OUT):
+        if len(texts) == n:
+            break
+        if not rec.bad and rec.label in LABELS:
+            texts.append(rec.text or "")
+            gold.append(LABELS.index(rec.label))
     return texts, gold
 
 
