@@ -54,6 +54,8 @@ def _serve(r: dict[str, Any]) -> list[str]:
     head = ["workers", "request", "connections", "req/s", "texts/s", "p50 ms", "p99 ms", "errors", "GPU util"]
     answers = "; ".join(
         f"{run['workers']} workers: {run['answers']['texts']} texts, max diff {run['answers']['max_score_diff']:.1e}"
+        if "error" not in run["answers"]
+        else f"{run['workers']} workers: **{run['answers']['error']}**"
         for run in r["runs"]
     )
     return [f"Served answers vs the in-process Predictor on the same device: {answers}.", "", *_table(head, rows)]
@@ -170,11 +172,11 @@ def render(report: dict[str, Any]) -> str:
     ]
     for name, step in report["steps"].items():
         lines += [f"## {name} — {_status(step)} ({step['seconds']} s)", ""]
-        if step["status"] == "ok":
+        if step["status"] != "ok":
+            lines += [f"`{step['error']}`", ""]
+        if "result" in step:
             try:
                 lines += RENDER[name](step["result"])
             except (KeyError, TypeError) as e:  # a figure missing: show the raw result rather than nothing
                 lines += ["```json", json.dumps(step["result"], indent=1)[:3000], "```", f"(render: {e!r})", ""]
-        else:
-            lines += [f"`{step['error']}`", ""]
     return "\n".join(lines)
