@@ -149,6 +149,13 @@ def check(args: argparse.Namespace) -> int:
     procs = args.loadgen_procs or max(1, min(4, len(os.sched_getaffinity(0)) // 4))
     ctx = Context(device, Path(args.model).resolve(), out, work, sizes, t_start + args.budget_s, loadgen_procs=procs)
     ctx.data_dir = data_dir(args)
+    if not ctx.data_dir.is_dir():
+        print(
+            f"error: no SemEval-2017 4A files at {ctx.data_dir}: give --data DIR, or run --wheels first (it copies "
+            "them into the travel folder)",
+            file=sys.stderr,
+        )
+        return 2
     steps = {}
     if args.install:  # before any step imports bentoml or pydantic
         steps["install"] = run_step("install", lambda _: travel.install_wheels(Path(args.travel)), ctx)
