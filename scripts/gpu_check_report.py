@@ -54,6 +54,8 @@ def _serve(r: dict[str, Any]) -> list[str]:
     head = ["workers", "request", "connections", "req/s", "texts/s", "p50 ms", "p99 ms", "errors", "GPU util"]
     answers = "; ".join(
         f"{run['workers']} workers: {run['answers']['texts']} texts, max diff {run['answers']['max_score_diff']:.1e}"
+        if "error" not in run["answers"]
+        else f"{run['workers']} workers: **{run['answers']['error']}**"
         for run in r["runs"]
     )
     return [f"Served answers vs the in-process Predictor on the same device: {answers}.", "", *_table(head, rows)]
@@ -97,11 +99,25 @@ def _install(r: dict[str, Any]) -> list[str]:
     return [f"pip install --no-index from {r['from']}: {', '.join(r['installed'])}", ""]
 
 
+def _half(r: dict[str, Any]) -> list[str]:
+    head = ["dtype", "max abs diff vs fp32", "label agreement", "AvgRec", "AvgRec change"]
+    rows = [
+        [x["dtype"], f"{x['max_abs_diff']:.1e}", f"{x['label_agreement']:.4f}", x["avg_recall"], x["avg_recall_change"]]
+        for x in r["rows"]
+    ]
+    intro = (
+        f"{r['texts']} labelled held-out tweets (twitter-2016test-A.tsv) on {r['device']}, fp32 AvgRec "
+        f"{r['fp32_avg_recall']} (the module cast in process, not served)"
+    )
+    return [intro, "", *_table(head, rows)]
+
+
 RENDER = {
     "install": _install,
     "facts": _facts,
     "load": _load,
     "parity": _parity,
+    "half": _half,
     "throughput": _throughput,
     "serve": _serve,
     "ray": _ray,
@@ -156,11 +172,11 @@ def render(report: dict[str, Any]) -> str:
     ]
     for name, step in report["steps"].items():
         lines += [f"## {name} — {_status(step)} ({step['seconds']} s)", ""]
-        if step["status"] == "ok":
+        if step["status"] != "ok":
+            lines += [f"`{step['error']}`", ""]
+        if "result" in step:
             try:
                 lines += RENDER[name](step["result"])
             except (KeyError, TypeError) as e:  # a figure missing: show the raw result rather than nothing
                 lines += ["```json", json.dumps(step["result"], indent=1)[:3000], "```", f"(render: {e!r})", ""]
-        else:
-            lines += [f"`{step['error']}`", ""]
     return "\n".join(lines)

@@ -34,7 +34,7 @@ def test_quick_cpu_check_passes_with_real_figures(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "gpu.json").read_text())
     steps = report["steps"]
     assert {name: s["status"] for name, s in steps.items()} == dict.fromkeys(
-        ("facts", "load", "parity", "throughput", "serve", "ray", "train"), "ok"
+        ("facts", "load", "parity", "half", "throughput", "serve", "ray", "train"), "ok"
     )
     res = {name: s["result"] for name, s in steps.items()}
     assert res["facts"]["packages"]["torch"] == torch.__version__.split("+")[0]
@@ -42,6 +42,11 @@ def test_quick_cpu_check_passes_with_real_figures(tmp_path: Path) -> None:
 
     parity = res["parity"]
     assert parity["texts"] == 200 and parity["max_abs_diff"] <= 1e-4 and parity["label_agreement"] == 1.0
+
+    half = res["half"]
+    assert half["texts"] == 200 and [r["dtype"] for r in half["rows"]] == ["float16", "bfloat16"]
+    for r in half["rows"]:  # a cast model: close to fp32, not equal to it
+        assert 0 < r["max_abs_diff"] < 0.05 and r["label_agreement"] >= 0.995 and abs(r["avg_recall_change"]) < 0.02
 
     rows = res["throughput"]["rows"]
     assert [r["batch"] for r in rows] == [1, 16, 64]
