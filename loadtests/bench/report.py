@@ -109,6 +109,15 @@ def int8_section(res: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _layout_line(layout: dict[str, int] | None) -> str:
+    if not layout:
+        return "- `sentiment serve` defaults: not recorded by this run"
+    return (
+        f"- `sentiment serve` defaults here: {layout['workers']} workers, each running up to {layout['model_calls']} "
+        f"model calls at once with {layout['intra_op_threads']} intra-op thread(s) each"
+    )
+
+
 def write_report(res: dict[str, Any], out_dir: Path) -> Path:
     pngs = plots(res, out_dir)
     m = res["machine"]
@@ -132,6 +141,7 @@ def write_report(res: dict[str, Any], out_dir: Path) -> Path:
             else "none. No GPU is lent to this task; everything runs on the CPU and no code path depends on one "
             "(on a GPU the predictor moves batches to the device; fp16 there is untested)."
         ),
+        _layout_line(m.get("served_layout")),
         f"- model: `{res['model']}`; load generator: `loadtests/bench/loadgen.py` (closed-loop asyncio HTTP/1.1 "
         "keep-alive client in its own process; its CPU use is in the tables)",
         "",

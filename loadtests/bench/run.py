@@ -193,7 +193,16 @@ def machine() -> dict[str, Any]:
         "torch_threads": torch.get_num_threads(),
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "platform": platform.platform(),
+        "served_layout": served_layout(),
     }
+
+
+def served_layout() -> dict[str, int]:
+    """What `sentiment serve` with its defaults runs here (the settings resolve from the cores, as in the server)."""
+    from service.api.settings import ServiceSettings
+
+    s = ServiceSettings()
+    return {"workers": s.workers, "model_calls": s.model_threads, "intra_op_threads": s.intra_op_threads}
 
 
 def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = DEFAULT_DATA) -> dict[str, Any]:

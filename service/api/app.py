@@ -18,6 +18,7 @@ from bentoml.validators import ContentType
 from pydantic import Field, StringConstraints
 
 from service.api.bento_model import bento_model_dir
+from service.api.heap import freeze_heap
 from service.api.logs import service_log, setup_json_logging
 from service.api.middleware import ServiceMiddleware, middleware_options
 from service.api.settings import load_settings
@@ -101,6 +102,7 @@ class TweetSentiment:
         except InvalidScores as e:
             raise ModelLoadError(f"{model_dir}: refusing to serve it: on the warm-up texts, {e}") from e
         t3 = time.perf_counter()
+        frozen = freeze_heap()  # after the warm-up: full GC pauses set the p99 otherwise (service/api/heap.py)
         info = model_info(self.artifact, settings, torch.get_num_threads())
         STATE.model_ready(info, self.metrics, self.predict_batch)
         m = self.artifact.manifest
@@ -115,6 +117,7 @@ class TweetSentiment:
             "import_s": round(t1 - t0, 3),
             "load_s": round(t2 - t1, 3),
             "warmup_s": round(t3 - t2, 3),
+            "gc_frozen_objects": frozen,
         }
         service_log.info("", extra={"fields": fields})
 

@@ -14,6 +14,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from service.core.cores import cpu_cores
 from service.core.manifest import DEFAULT_MODEL_DIR
 
+MAX_AUTO_WORKERS = 4  # measured on 2 cores only; each worker holds its own model copy (~480 MB RSS on the CPU)
+NVIDIA_DEVICE = Path("/dev/nvidiactl")  # present where an NVIDIA driver is loaded (stdlib check: no torch import here)
+
+
+def auto_workers(device: str, cores: int | None = None, nvidia: Path = NVIDIA_DEVICE) -> int:
+    """Workers for ``workers=0``: one per CPU core (capped) on the CPU, one on a GPU.
+
+    On the CPU a single-text request costs more event-loop time than model time, so one worker's event loop is
+    the limit long before the model is: on the 2-core machine 2 workers answered 2,747 single-text req/s against
+    2,307-2,384 for 1 worker, with the same 64-text throughput (round 4 in loadtests/bench/NOTES.md). On a GPU
+    every worker would hold its own CUDA context and batch queue on the same device, so one worker batches best;
+    `--workers N` overrides.
+    """
+    on_gpu = device.startswith("cuda") or (device == "auto" and nvidia.exists())
+    if on_gpu:
+        return 1
+    return max(1, min(MAX_AUTO_WORKERS, cores or cpu_cores()))
+
 
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SENTIMENT_", extra="ignore")
@@ -27,12 +45,18 @@ class ServiceSettings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="bind address (0.0.0.0 only when asked, e.g. in a container)")
     port: int = Field(3000, ge=1, le=65535)
-    workers: int = Field(1, ge=1, le=64, description="server worker processes, each with its own batch queue")
+    workers: int = Field(
+        0,
+        ge=0,
+        le=64,
+        description="server worker processes, each with its own event loop and batch queue "
+        f"(0 = one per CPU core, at most {MAX_AUTO_WORKERS}; 1 on a GPU)",
+    )
     model_threads: int = Field(
         0,
         ge=0,
         le=64,
-        description="model calls a worker runs at once (merged batches in parallel; 0 = CPU cores / workers, >= 1)",
+        description="model calls a worker runs at once (merged batches in parallel; 0 = one per CPU core, >= 1)",
     )
     threads: int = Field(
         0, ge=0, description="torch intra-op threads per model call (0 = CPU cores / (workers x model calls), >= 1)"
@@ -66,15 +90,19 @@ class ServiceSettings(BaseSettings):
     def _check(self) -> ServiceSettings:
         if self.api_key is not None and not self.api_key.get_secret_value().strip():
             raise ValueError("api_key is empty; unset SENTIMENT_API_KEY to disable authentication")
+        if self.workers == 0:  # resolved once here, before the model calls that depend on it
+            self.workers = auto_workers(self.device)
         if self.model_threads == 0:  # resolved once here: every reader (BentoML, fast path, /model) sees the number
-            self.model_threads = max(1, cpu_cores() // self.workers)
+            # every worker may use every core: the kernel does not spread connections evenly over the workers (a
+            # few clients often all land on one), and one call per core there keeps them all busy
+            self.model_threads = cpu_cores()
         return self
 
     @property
     def intra_op_threads(self) -> int:
-        """Torch intra-op threads per model call: `threads`, else the cores split over workers x model calls (on
-        2 cores with the defaults: 2 model calls of 1 thread each; two independent calls do more work than one
-        call with two threads, docs/benchmarks.md)."""
+        """Torch intra-op threads per model call: `threads`, else the cores split over workers x model calls, at
+        least 1 (on 2 cores with the defaults: 2 workers of 2 model calls of 1 thread each; two independent calls
+        do more work than one call with two threads, docs/benchmarks.md)."""
         if self.threads:
             return self.threads
         return max(1, cpu_cores() // (self.workers * self.model_threads))

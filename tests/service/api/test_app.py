@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from service.api.client import APIError, SentimentClient
+from service.api.settings import MAX_AUTO_WORKERS
 from service.core.cores import cpu_cores
 from tests.conftest import REPO, running_server
 
@@ -226,11 +227,12 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
     assert info["tokenizer_version"] == manifest["tokenizer_version"]
     assert info["metrics"] == manifest["metrics"] and info["created_at"] == manifest["created_at"]
     assert info["device"].startswith(("cpu", "cuda"))
+    on_gpu = info["device"].startswith("cuda")
     assert info["batching"] == {
         "enabled": True,
         "max_batch_size": 64,
         "max_latency_ms": 60000,
-        "workers": 1,
+        "workers": 1 if on_gpu else min(MAX_AUTO_WORKERS, cpu_cores()),  # the default: a worker per core on the CPU
         "model_threads": max(1, cpu_cores()),
         "fast_path": True,
         "max_batch_wait_ms": 5.0,

@@ -108,6 +108,7 @@ def test_overload_gets_429_and_sigterm_drains_in_flight_requests(tiny_model: Pat
     # forward call (--cpu-chunk 1) keeps each 256-text request in flight long enough to be caught by SIGTERM
     cmd += ["--max-concurrency", "3", "--threads", "1", "--max-latency-ms", "300000", "--timeout", "300"]
     cmd += ["--cpu-chunk", "1"]
+    cmd += ["--workers", "1"]  # one worker: the whole limit of 3 is its own (with N workers each gets ceil(3 / N))
     log = open(tmp_path / "server.log", "wb")
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -10,18 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from service.api.settings import ServiceSettings
+from service.api.settings import MAX_AUTO_WORKERS, ServiceSettings, auto_workers
 from service.core.cores import cgroup_cpu_limit, cpu_cores
 from tests.conftest import REPO
 
 SHOW = (
     "import json; from service.api.settings import ServiceSettings as S; s = S(); "
-    "print(json.dumps([s.model_threads, s.intra_op_threads]))"
+    "print(json.dumps([s.workers, s.model_threads, s.intra_op_threads]))"
 )
 
 
 def _settings_on(cores: set[int], **env: str) -> list[int]:
-    """(model_threads, intra_op_threads) of ServiceSettings in a child pinned to `cores` (real affinity)."""
+    """(workers, model_threads, intra_op_threads) of ServiceSettings in a child pinned to `cores` (real affinity);
+    the device is the CPU unless `env` says otherwise (on a GPU host ``auto`` would mean one worker)."""
+    env = {"SENTIMENT_DEVICE": "cpu"} | env
     out = subprocess.run(
         [sys.executable, "-c", SHOW],
         cwd=REPO,
@@ -34,17 +36,32 @@ def _settings_on(cores: set[int], **env: str) -> list[int]:
     return json.loads(out.stdout)
 
 
-def test_one_core_gives_one_call_of_one_thread():
-    assert _settings_on({min(os.sched_getaffinity(0))}) == [1, 1]
+def test_one_core_gives_one_worker_with_one_call_of_one_thread():
+    assert _settings_on({min(os.sched_getaffinity(0))}) == [1, 1, 1]
 
 
 @pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2 or cpu_cores() < 2, reason="needs 2 usable cores")
-def test_two_cores_give_two_calls_of_one_thread_and_workers_share_them():
+def test_two_cores_give_a_worker_per_core_and_workers_share_the_cores():
     two = set(sorted(os.sched_getaffinity(0))[:2])
-    assert _settings_on(two) == [2, 1]
-    assert _settings_on(two, SENTIMENT_WORKERS="2") == [1, 1]
-    assert _settings_on(two, SENTIMENT_MODEL_THREADS="1") == [1, 2]  # one call gets both cores as intra-op threads
-    assert _settings_on(two, SENTIMENT_THREADS="3") == [2, 3]  # explicit values win
+    # a worker (event loop) per core, and each worker may run a call per core (connections do not spread evenly)
+    assert _settings_on(two) == [2, 2, 1]
+    assert _settings_on(two, SENTIMENT_WORKERS="1") == [1, 2, 1]  # one worker: two model calls of one thread
+    assert _settings_on(two, SENTIMENT_WORKERS="1", SENTIMENT_MODEL_THREADS="1") == [1, 1, 2]  # one call, 2 threads
+    assert _settings_on(two, SENTIMENT_THREADS="3") == [2, 2, 3]  # explicit values win
+    assert _settings_on(two, SENTIMENT_DEVICE="cuda") == [1, 2, 1]  # a GPU: one worker, one batch queue
+
+
+def test_auto_workers_one_per_core_capped_and_one_on_a_gpu(tmp_path: Path):
+    absent, present = tmp_path / "no-nvidiactl", tmp_path / "nvidiactl"
+    present.touch()
+    assert [auto_workers("cpu", cores=n, nvidia=absent) for n in (1, 2, 3, 16)] == [1, 2, 3, MAX_AUTO_WORKERS]
+    assert auto_workers("auto", cores=8, nvidia=absent) == MAX_AUTO_WORKERS
+    assert auto_workers("auto", cores=8, nvidia=present) == 1  # an NVIDIA driver: auto picks CUDA
+    assert auto_workers("cuda:1", cores=8, nvidia=absent) == 1
+    assert auto_workers("cpu", cores=8, nvidia=present) == MAX_AUTO_WORKERS  # asked for the CPU on a GPU host
+    assert ServiceSettings(workers=3).workers == 3  # explicit values win
+    with pytest.raises(ValueError, match="workers"):
+        ServiceSettings(workers=-1)
 
 
 def test_explicit_values_are_kept_and_zero_means_sized():
