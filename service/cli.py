@@ -60,6 +60,11 @@ def hand_over(verb: str, argv: list[str]) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.behaviour:
+        return cmd_behaviour(args)
+    if not args.data:
+        print("sentiment evaluate: error: give --data FILE (labelled), or --behaviour", file=sys.stderr)
+        return 2
     from service.batch.evaluate import evaluate_file
     from service.core.evaluation import format_report
 
@@ -71,6 +76,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(format_report(result))
         if result["skipped_rows"]:
             print(f"\n{result['skipped_rows']} rows skipped, e.g. {result['skipped_examples'][0]}")
+    return 0
+
+
+def cmd_behaviour(args: argparse.Namespace) -> int:
+    from service.batch.evaluate import behaviour_file
+    from service.core.behaviour import format_table
+
+    result = behaviour_file(args.model, args.data, args.format, args.device, args.precision, args.max_cases)
+    if args.json:
+        print(json.dumps({**result, "results": [r.to_dict() for r in result["results"]]}))
+        return 0
+    print(f"behavioural suite of model {result['model_version']} ({result['precision']}), failure rate per test:")
+    print(format_table(result["results"]))
+    for r in result["results"]:
+        for example in r.examples[:2]:
+            print(f"  {r.name} fails: {example}")
+    swap = result.get("emoticon_swap")
+    if swap:
+        print(f"emoticon -> emoji swap on {args.data}: {swap['unchanged']}/{swap['n']} labels unchanged "
+              f"({swap['share_unchanged']:.1%})")  # fmt: skip
     return 0
 
 
@@ -99,8 +124,15 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
-    ev = sub.add_parser("evaluate", help="metrics of a model on a labelled SemEval-format file")
-    ev.add_argument("--data", required=True, help="labelled file: SemEval TSV (id, label, text), CSV or JSONL")
+    ev = sub.add_parser("evaluate", help="metrics of a model on a labelled file, or its behavioural suite")
+    ev.add_argument("--data", help="labelled file: SemEval TSV (id, label, text), CSV or JSONL")
+    ev.add_argument(
+        "--behaviour",
+        action="store_true",
+        help="run the behavioural suite (CheckList-style: failure rate per capability test) instead of the metrics; "
+        "with --data, also the emoticon -> emoji swap invariance on that file's texts",
+    )
+    ev.add_argument("--max-cases", type=int, default=60, help="--behaviour: cases per test at most (default: 60)")
     ev.add_argument("--format", default=None, help="semeval | tsv | csv | jsonl (default: by extension)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     ev.add_argument("--batch-size", type=int, default=256, help="texts per model batch (default: 256)")

@@ -16,6 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
 DEFAULT_MODEL = REPO / "models" / "default"
 TINY_TRAIN_ARGS = [
+    "--split",
+    "temporal",
     "--limit",
     "1500",
     "--epochs",

@@ -1,6 +1,7 @@
 """`sentiment train` (also `python -m training`): train, calibrate, evaluate and export a model.
 
-sentiment train                       # reproduces models/default (temporal protocol, seed 13)
+sentiment train                       # reproduces models/default: cross-fit, then fit on every tweet (seed 13)
+sentiment train --split temporal      # the protocol every choice is made on (train older, val/test 2016test)
 sentiment train --split random        # the same recipe on the random 80/10/10 split of the pool
 sentiment train --dry-run --out /tmp/m  # one short epoch on ~3,000 tweets, for CI
 sentiment train --hidden-dim 64 --pooling max --name small
@@ -30,6 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-splits", metavar="DIR", help="write train/validation/test TSVs to DIR and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="--split final: skip the comparisons (the recipe and TF-IDF without the newest file; ~1/3 of the time)",
+    )
+    p.add_argument(
         "--int8", action="store_true", help="also write the int8 variant (model-int8.pt; = python -m training.quantize)"
     )
     add_config_args(p)
@@ -37,7 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def split_info(cfg) -> dict:
-    """The manifest's description of the split protocol (training.data)."""
+    """The manifest's description of the split protocol (training.data, training.crossfit)."""
+    if cfg.split == "final":
+        from training.data import TEMPORAL_FILE
+
+        return {
+            "protocol": "final",
+            "train": "every labelled tweet of 2013-2016 but the sarcasm probe",
+            "calibration": f"out-of-fold predictions of {TEMPORAL_FILE}: each id-hash half predicted by a model "
+            "trained on the older files and the other half",
+            "epochs": cfg.final_epochs,
+            "limit": cfg.limit,
+        }
     if cfg.split == "temporal":
         from training.data import TEMPORAL_FILE
 
@@ -62,7 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
     if args.dry_run:
-        cfg.limit, cfg.epochs, cfg.patience = cfg.limit or 3000, 1, 1
+        cfg.limit, cfg.epochs, cfg.patience, cfg.final_epochs = cfg.limit or 3000, 1, 1, 1
+    if cfg.split == "final":
+        if args.write_splits:
+            print("error: --write-splits writes the parts of --split temporal or random", file=sys.stderr)
+            return 2
+        return train_final(args, cfg)
     from training.data import load_splits, write_tsv
 
     try:
@@ -141,6 +163,59 @@ def main(argv: list[str] | None = None) -> int:
         "best_epoch": result.metrics["best_epoch"],
         "train_seconds": round(result.metrics["train_seconds"]),
         **({"int8_avg_recall_delta": int8["avg_recall_delta"]} if int8 else {}),
+    }
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def train_final(args: argparse.Namespace, cfg) -> int:
+    """--split final: cross-fit (the estimate and the calibration), then fit on every tweet and export."""
+    from training.crossfit import crossfit_and_fit
+    from training.export import export
+
+    try:
+        result, folds = crossfit_and_fit(cfg, progress=not args.no_progress, compare=not args.no_compare)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    version = args.version or f"{args.name}-{folds.data_sha256[:8]}-s{cfg.seed}"
+    data_info = {
+        "sha256": folds.data_sha256,
+        "source": "semeval2017-task4a (2013-2016, sarcasm file excluded)",
+        "duplicate_rows": folds.n_duplicates,
+        "conflicting_ids_dropped": folds.n_conflicts,
+        "split": split_info(cfg),
+    }
+    from training.behaviour_report import behaviour_metrics
+
+    path = export(
+        result.model,
+        result.itos,
+        cfg,
+        Path(args.out) / args.name,
+        name=args.name,
+        version=version,
+        metrics=result.metrics,
+        data_info=data_info,
+        parity_texts=[ex.text for ex in folds.halves[0][:256]],
+        tokenizer=result.tokenizer,
+        extra_metrics=lambda model_dir: behaviour_metrics(model_dir, folds),
+    )
+    if args.int8:  # agreement of the int8 variant with fp32 on the newest file's tweets (all were trained on)
+        from training.quantize import add_int8_variant
+
+        h0, h1 = folds.halves
+        add_int8_variant(path, result.model, [e.text for e in h1], [e.label for e in h1], [e.text for e in h0])
+    cf = result.metrics["crossfit"]
+    summary = {
+        "model_dir": str(path),
+        "version": version,
+        "trained_on": result.metrics["trained_on"]["tweets"],
+        "oof_avg_recall": cf["calibrated"]["avg_recall"],
+        "oof_f1_pn": cf["calibrated"]["f1_pn"],
+        "oof_avg_recall_without_newer": cf.get("recipe_without_newer", {}).get("calibrated", {}).get("avg_recall"),
+        "temperature": result.metrics["temperature"],
+        "seconds": result.metrics["crossfit_seconds"],
     }
     print(json.dumps(summary, indent=2))
     return 0

@@ -48,7 +48,7 @@ def vader(test_texts: list[str], threshold: float = 0.05) -> np.ndarray:
     return np.where(compound >= threshold, 2, np.where(compound <= -threshold, 0, 1))
 
 
-def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+def vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
     bigram = TfidfVectorizer(
         tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2), min_df=2, sublinear_tf=True
     )
@@ -59,7 +59,7 @@ def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
 def tfidf_train_probs(texts: list[str], labels: list[int], c: float = 0.5) -> np.ndarray:
     """Class probabilities (N, C) of the TF-IDF + LR baseline (C = the value validation picked) on its own
     training texts: the soft targets for distillation into the BiLSTM (`--distill`)."""
-    bigram, char = _vectorizers()
+    bigram, char = vectorizers()
     x = hstack([bigram.fit_transform(texts), char.fit_transform(texts)]).tocsr()
     clf = LogisticRegression(C=c, max_iter=2000, class_weight="balanced").fit(x, labels)
     return clf.predict_proba(x)
@@ -71,7 +71,7 @@ def tfidf_lr(
     test: tuple[list[str], list[int]],
     cs: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0),
 ) -> dict[str, Any]:
-    bigram, char = _vectorizers()
+    bigram, char = vectorizers()
     x_train = hstack([bigram.fit_transform(train[0]), char.fit_transform(train[0])]).tocsr()
     x_val = hstack([bigram.transform(val[0]), char.transform(val[0])]).tocsr()
     x_test = hstack([bigram.transform(test[0]), char.transform(test[0])]).tocsr()

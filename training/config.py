@@ -22,7 +22,7 @@ DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "d
 class TrainConfig:
     # data
     data_dir: str = str(DEFAULT_DATA_DIR)  # directory of the SemEval-2017 Task 4A .tsv files
-    split: str = "temporal"  # temporal (train on 2013-2016 minus 2016test, validate/test on its halves) | random
+    split: str = "final"  # final (cross-fit, then fit on all) | temporal (the protocol choices are made on) | random
     val_fraction: float = 0.1  # random split: share of the deduplicated pool for validation (stratified)
     test_fraction: float = 0.1  # random split: share of the pool for the internal test
     split_seed: int = 2017  # random split: fixes the split independently of the model seed
@@ -31,7 +31,12 @@ class TrainConfig:
     hashtags: bool = True  # segment hashtags into words (camel case, then wordsegment's unigram counts)
     elongations: bool = True  # resolve elongated words against the word table ("goooood" -> "good")
     emoticons: bool = True  # map emoticon variants to canonical forms (":-)))" -> ":)")
-    negation: bool = True  # mark tokens in a negation scope (a reserved sub-word id; flips lexicon features)
+    negation: bool = True  # mark tokens in a negation scope (a reserved sub-word id; a negated lexicon channel)
+    negation_flip: bool = True  # negation: also swap a negated token's positive/negative lexicon strengths
+    negation_augment: float = (
+        0.1  # add up to this share of counterfactual negated training tweets (training/augment.py)
+    )
+    emoji: bool = True  # rewrite emoji as emoticons or name words (tweet-v3 tokenizer; table shipped as emoji.json)
     word_table: int = 50_000  # words of wordsegment's unigram counts kept for the hashtag/elongation options
     # vocabulary and features
     min_freq: int = 2  # training-vocabulary words need this many occurrences in the training split
@@ -61,6 +66,7 @@ class TrainConfig:
     bigram_buckets: int = 100_000  # ngram_branch: hashed word-bigram buckets
     # optimisation
     epochs: int = 8  # most passes over the training split (early stopping usually ends sooner)
+    final_epochs: int = 1  # split=final: the fixed length of every fit (the temporal run's best epoch, chosen first)
     batch_size: int = 64  # texts per training step
     lr: float = 2e-3  # Adam learning rate
     weight_decay: float = 1e-6  # Adam weight decay
@@ -100,6 +106,9 @@ LEGACY_VALUES: dict[str, Any] = {
     "elongations": False,
     "emoticons": False,
     "negation": False,
+    "negation_flip": False,
+    "negation_augment": 0.0,
+    "emoji": False,
     "lexicons": "",
     "vectors": "none",
     "extend_vocab": 0,

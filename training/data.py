@@ -16,7 +16,7 @@ Two protocols (documented in the README and model card):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,8 @@ class Splits:
     data_sha256: str  # over the sorted (id, label, text) of the whole pool
     n_duplicates: int
     n_conflicts: int
-    protocol: str = "random"  # temporal | random (see the module docstring)
+    protocol: str = "random"  # temporal | random | final (see the module docstring and training/crossfit.py)
+    augmented: list[Example] = field(default_factory=list)  # extra training examples (training/augment.py)
 
 
 def load_pool(data_dir: str | Path) -> tuple[list[Example], int, int]:

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from service.core.artifact import load_artifact
 from service.core.features import Encoder, collate
 from service.core.labels import LABELS
 from service.core.manifest import (
+    EMOJI_FILE,
     FORMAT_VERSION,
     MODEL_FILE,
     VOCAB_BINDING,
@@ -62,7 +64,11 @@ def export(
     parity_texts: list[str],
     atol: float = 1e-5,
     tokenizer: Tokenizer | None = None,
+    extra_metrics: Callable[[Path], dict[str, Any]] | None = None,
 ) -> Path:
+    """Write the artifact to `out_dir` (atomically: a temporary sibling renamed at the end) after checking that the
+    served model equals the eager one on `parity_texts`. `extra_metrics(dir)` may measure the written artifact
+    through the serving path (e.g. the behavioural suite); its result is added to the manifest's metrics."""
     model = model.cpu().eval()
     tokenizer = tokenizer or make_tokenizer(cfg)
     out_dir = Path(out_dir)
@@ -78,13 +84,19 @@ def export(
             words_file = WORDS_FILE
             (tmp / WORDS_FILE).write_text(json.dumps(tokenizer.words, ensure_ascii=False), encoding="utf-8")
             files[WORDS_FILE] = sha256_file(tmp / WORDS_FILE)
+        emoji_file = None
+        if tokenizer.options.emoji:
+            emoji_file = EMOJI_FILE
+            table = {k: " ".join(v) for k, v in sorted(tokenizer.emoji.items())}
+            (tmp / EMOJI_FILE).write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
+            files[EMOJI_FILE] = sha256_file(tmp / EMOJI_FILE)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             name=name,
             version=version,
             labels=list(LABELS),
             tokenizer_version=TOKENIZER_VERSION,
-            tokenizer={"options": tokenizer.options.to_dict(), "words": words_file},
+            tokenizer={"options": tokenizer.options.to_dict(), "words": words_file, "emoji": emoji_file},
             features=feature_config(cfg).__dict__,
             files=files,
             temperature=float(model.temperature) if hasattr(model, "temperature") else 1.0,
@@ -105,6 +117,8 @@ def export(
                 f"on {len(parity_texts)} texts; nothing was written to {out_dir}"
             )
         manifest.parity = {"texts": len(parity_texts), "max_abs_diff": diff, "atol": atol}
+        if extra_metrics is not None:
+            manifest.metrics = {**manifest.metrics, **extra_metrics(tmp)}
         manifest.write(tmp)
         tmp.chmod(0o755)  # mkdtemp makes it 0700: the container's non-root user must read a mounted model
         if out_dir.exists():

@@ -2,7 +2,9 @@
 
 word ids (B,T) -> trainable word embedding (B,T,Ew)       [ids of frozen extension rows read <unk>'s row]
                -> GloVe vectors, frozen or fine-tuned (B,T,G)      (optional, a table over the whole vocabulary)
-               -> lexicon prior polarities (B,T,L), their negated copy and the negation flag (optional)
+               -> lexicon prior polarities (B,T,L), their negated copy and the negation flag (optional); with
+                  negation_flip a token inside a negation scope has its positive and negative strengths swapped
+                  in the first channel ("not bad": "bad" reads as positive), so word-level weights carry over
 sub ids (B,T,S) -> mean of char n-gram embeddings (B,T,Es); the reserved id negation_id marks negation scope
 concat -> dropout -> packed BiLSTM/BiGRU (B,T,2H) -> pooling (attention and/or max/mean/last) [+ tweet-level
 lexicon sums (B,2L)] -> dropout -> linear (B,C)
@@ -50,6 +52,10 @@ class SentimentRNN(nn.Module):
         self.register_buffer("lexicon", torch.zeros(vocab_size if n_lex else 1, max(n_lex, 1)).half())
         self.use_negation = bool(cfg.negation)
         self.neg_id = negation_id(cfg.subword_buckets)
+        self.negation_flip = bool(cfg.negation_flip) and self.use_negation
+        # column permutation (L,) exchanging each lexicon's positive and negative strength: 1, 0, 3, 2, ...
+        swap = [k + 1 if k % 2 == 0 else k - 1 for k in range(n_lex)] if n_lex else [0]
+        self.register_buffer("lex_swap", torch.tensor(swap, dtype=torch.long), persistent=False)
         lex_in = (2 * n_lex + 1) if (n_lex and cfg.negation) else n_lex  # lex, lex * negated, negated
         rnn_cls = nn.GRU if cfg.rnn == "gru" else nn.LSTM
         torch.random.set_rng_state(rng)
@@ -120,6 +126,13 @@ class SentimentRNN(nn.Module):
         """(B, T, 1) float: 1 where the token carries the negation-scope marker."""
         return (sub_ids == self.neg_id).any(dim=2, keepdim=True).to(self.temperature.dtype)
 
+    def polarity(self, lex: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+        """Lexicon strengths (B, T, L) as read outside a negation scope: with negation_flip, a negated token's
+        positive and negative columns are exchanged; without it, negated tokens read zero here."""
+        if self.negation_flip:
+            return lex * (1.0 - neg) + lex.index_select(2, self.lex_swap) * neg  # (B, T, L)
+        return lex * (1.0 - neg)  # (B, T, L)
+
     def embed(self, word_ids: torch.Tensor, sub_ids: torch.Tensor) -> torch.Tensor:
         # tables may be stored in float16 (compact_embeddings); the network computes in the buffers' float32
         dt = self.temperature.dtype
@@ -139,7 +152,7 @@ class SentimentRNN(nn.Module):
             lex = F.embedding(word_ids, self.lexicon).to(dt)  # (B, T, L)
             if self.use_negation:
                 neg = self.negated(sub_ids)  # (B, T, 1)
-                parts += [lex * (1.0 - neg), lex * neg, neg]
+                parts += [self.polarity(lex, neg), lex * neg, neg]
             else:
                 parts.append(lex)
         return torch.cat(parts, dim=2)  # (B, T, E)
@@ -173,7 +186,7 @@ class SentimentRNN(nn.Module):
         lex = F.embedding(word_ids, self.lexicon).to(self.temperature.dtype)  # (B, T, L); padding rows are zero
         if self.use_negation:
             neg = self.negated(sub_ids)  # (B, T, 1)
-            return torch.cat([(lex * (1.0 - neg)).sum(dim=1), (lex * neg).sum(dim=1)], dim=1)  # (B, 2L)
+            return torch.cat([self.polarity(lex, neg).sum(dim=1), (lex * neg).sum(dim=1)], dim=1)  # (B, 2L)
         return torch.cat([lex.sum(dim=1), torch.zeros_like(lex.sum(dim=1))], dim=1)  # (B, 2L)
 
     def linear_logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor) -> torch.Tensor:

@@ -20,12 +20,19 @@ from training.vocab import build_vocab
 
 def make_tokenizer(cfg: TrainConfig) -> Tokenizer:
     """The tokenizer a config asks for; the word table (wordsegment's counts) only when an option reads it."""
-    options = TokenizerOptions(hashtags=cfg.hashtags, elongations=cfg.elongations, emoticons=cfg.emoticons)
-    if not options.needs_words():
-        return Tokenizer(options)
-    from training.wordcounts import word_counts
+    options = TokenizerOptions(
+        hashtags=cfg.hashtags, elongations=cfg.elongations, emoticons=cfg.emoticons, emoji=cfg.emoji
+    )
+    words = emoji = None
+    if options.needs_words():
+        from training.wordcounts import word_counts
 
-    return Tokenizer(options, word_counts(cfg.word_table))
+        words = word_counts(cfg.word_table)
+    if options.emoji:
+        from training.emoji_map import emoji_table
+
+        emoji = emoji_table()
+    return Tokenizer(options, words, emoji)
 
 
 @dataclass
@@ -69,7 +76,9 @@ def prepare(splits: Splits, cfg: TrainConfig) -> Prepared:
             known.add(w)
             itos.append(w)
     encoder = Encoder(itos, feature_config(cfg), tokenizer)
-    train_t, val_t, test_t = (numericalise(s, encoder) for s in (splits.train, splits.val, splits.test))
+    train_t, val_t, test_t = (
+        numericalise(s, encoder) for s in (splits.train + splits.augmented, splits.val, splits.test)
+    )
     test_tokens = [tokenizer.tokenize(ex.text)[: cfg.max_len] for ex in splits.test]
     skip = frozenset(SPECIAL_TOKENS)
     from training.vectors import oov_rate

@@ -53,6 +53,14 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
         torch.set_num_threads(cfg.threads)
         with contextlib.suppress(RuntimeError):  # only settable before any parallel work in the process
             torch.set_num_interop_threads(cfg.threads)
+    if cfg.negation_augment > 0:  # counterfactual negated copies of training tweets (never of evaluation tweets)
+        from training.augment import negation_counterfactuals
+
+        extra = negation_counterfactuals(splits.train, cfg.negation_augment, cfg.split_seed)
+        tqdm.write(
+            f"negation counterfactuals: {len(extra)} added to {len(splits.train)} training tweets", file=sys.stderr
+        )
+        splits = replace(splits, augmented=extra)  # trained on, but not part of the vocabulary's counts
     data = prepare(splits, cfg)
     teacher = teacher_probs(splits, cfg) if cfg.distill > 0 else None  # (N, C) or None
     if cfg.members <= 1:
@@ -65,6 +73,8 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
         results.append(train_one(data, member_cfg, teacher, progress))
     share_frozen_tables([r.model for r in results])
     model = Ensemble([r.model for r in results]).eval()
+    if len(data.val) == 0:  # a fit on every labelled tweet: calibrated by the caller (training/crossfit.py)
+        return TrainResult(model, data.itos, cfg, _fit_only_metrics(data, results), [], data.tokenizer, data.n_trained)
     cpu = torch.device("cpu")
     val_logits, test_logits = predict_logits(model, data.val, cpu), predict_logits(model, data.test, cpu)
     unbiased_val, unbiased_test = val_logits.clone(), test_logits.clone()
@@ -101,6 +111,18 @@ def share_frozen_tables(members: list[SentimentRNN]) -> None:
         for name in ("vectors", "lexicon"):
             if name in own and name in theirs and torch.equal(own[name], theirs[name]):
                 m.register_buffer(name, theirs[name])  # replaces the equal copy: one tensor for both
+
+
+def _fit_only_metrics(data: Prepared, results: list[TrainResult]) -> dict[str, Any]:
+    """What a fit without a validation part can report: sizes, time, vocabulary coverage, per-member history."""
+    history = [{**row, "member": k} for k, r in enumerate(results) for row in r.history]
+    return {
+        "splits": {"train": len(data.train), "validation": 0, "test": 0},
+        "train_seconds": sum(r["seconds"] for r in history),
+        "vocabulary": data.coverage,
+        "members": [{"seed": r.cfg.seed, "train_seconds": r.metrics["train_seconds"]} for r in results],
+        "history": history,
+    }
 
 
 def _metrics(
@@ -196,6 +218,12 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
             n_seen += len(idx)
             bar.set_postfix(loss=f"{total_loss / n_seen:.4f}")
         scored = model if ema is None else ema.model  # the weights that would be exported
+        if len(val_t) == 0 or cfg.patience <= 0:  # a fixed training length: no validation pass, keep the last
+            history.append({"epoch": epoch, "train_loss": total_loss / max(n_seen, 1), "seconds": time.time() - t0})
+            tqdm.write(f"epoch {epoch}: train_loss {history[-1]['train_loss']:.4f}  {history[-1]['seconds']:.0f}s",
+                       file=sys.stderr)  # fmt: skip
+            best_state, best_epoch = copy.deepcopy(scored.state_dict()), epoch
+            continue
         val_logits = predict_logits(scored, val_t, device)
         vm = split_metrics(val_logits, val_t.labels)
         row = {
@@ -237,6 +265,9 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
     model.word_dropout = 0.0
     if cfg.fp16_embeddings:  # before any metric, so the metrics describe the exported weights
         compact_embeddings(model)
+    if len(val_t) == 0:
+        metrics = {"best_epoch": best_epoch, "train_seconds": sum(r["seconds"] for r in history)}
+        return TrainResult(model, itos, cfg, metrics, history, data.tokenizer, data.n_trained)
     cpu = torch.device("cpu")
     val_logits, test_logits = predict_logits(model, val_t, cpu), predict_logits(model, data.test, cpu)
     unbiased_val, unbiased_test = val_logits.clone(), test_logits.clone()

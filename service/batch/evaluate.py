@@ -8,6 +8,7 @@ from typing import Any
 
 from service.batch.readers import InputFormatError, read_records, resolve_format
 from service.core.artifact import load_artifact
+from service.core.behaviour import build_suite, emoticon_swap_invariance, run_suite
 from service.core.evaluation import evaluate_records
 from service.core.predictor import Predictor
 
@@ -40,3 +41,34 @@ def evaluate_file(
         }
     )
     return result
+
+
+def behaviour_file(
+    model_dir: str | Path,
+    data: str | None = None,
+    fmt: str | None = None,
+    device: str = "auto",
+    precision: str = "fp32",
+    max_cases: int = 60,
+) -> dict[str, Any]:
+    """The behavioural suite (service/core/behaviour.py) through the serving Predictor; with `data`, also the share
+    of its texts with emoticons whose label survives swapping each emoticon for an equivalent emoji."""
+    if max_cases < 1:
+        raise InputFormatError(f"--max-cases must be at least 1, not {max_cases}")
+    texts: list[str] = []
+    if data:
+        if fmt is None and data.lower().removesuffix(".gz").endswith(".tsv"):
+            fmt = "semeval"
+        texts = [r.text for r in read_records(data, resolve_format(data, fmt)) if r.text and not r.error]
+    artifact = load_artifact(model_dir, device, precision=precision)
+    predictor = Predictor(artifact)
+    results = run_suite(predictor.predict_proba, artifact.labels, build_suite(max_cases))
+    out: dict[str, Any] = {
+        "model": artifact.manifest.name,
+        "model_version": artifact.manifest.version,
+        "precision": artifact.precision,
+        "results": results,
+    }
+    if data:
+        out["emoticon_swap"] = emoticon_swap_invariance(predictor.predict_proba, texts)
+    return out

@@ -133,19 +133,29 @@ def build_tokenizer(model_dir: Path, manifest: Manifest) -> Tokenizer:
         raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE}: unknown tokenizer options {spec.get('options')}") from e
     if manifest.tokenizer_version == "tweet-v1" and options != TokenizerOptions():
         raise ModelLoadError(f"{model_dir}: tokenizer tweet-v1 has no options, the manifest names {spec['options']}")
-    words = None
-    if spec.get("words"):
-        name = spec["words"]
-        if name not in manifest.files:
-            raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for the word table {name}")
-        try:
-            words = json.loads(_inside(model_dir / name, model_dir).read_text(encoding="utf-8"))
-        except ValueError as e:
-            raise ModelLoadError(f"{model_dir / name}: not a JSON word table: {e}") from e
+    if manifest.tokenizer_version == "tweet-v2" and options.emoji:
+        raise ModelLoadError(f"{model_dir}: tokenizer tweet-v2 has no emoji option (it came with tweet-v3)")
+    words = _json_table(model_dir, manifest, spec.get("words"), "word table")
+    emoji = _json_table(model_dir, manifest, spec.get("emoji"), "emoji table")
     try:
-        return Tokenizer(options, words)
-    except (ValueError, TypeError) as e:
+        return Tokenizer(options, words, emoji)
+    except (ValueError, TypeError, AttributeError) as e:
         raise ModelLoadError(f"{model_dir}: tokenizer options {options.to_dict()}: {e}") from e
+
+
+def _json_table(model_dir: Path, manifest: Manifest, name: str | None, what: str) -> dict[str, Any] | None:
+    """A JSON object file of the artifact that the manifest names (sha256-checked by verify), or None."""
+    if not name:
+        return None
+    if name not in manifest.files:
+        raise ModelLoadError(f"{model_dir}/{MANIFEST_FILE} lists no sha256 for the {what} {name}")
+    try:
+        table = json.loads(_inside(model_dir / name, model_dir).read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise ModelLoadError(f"{model_dir / name}: not a JSON {what}: {e}") from e
+    if not isinstance(table, dict):
+        raise ModelLoadError(f"{model_dir / name}: the {what} must be a JSON object, not {type(table).__name__}")
+    return table
 
 
 def pick_device(requested: str = "auto") -> torch.device:

@@ -20,6 +20,12 @@ v1 artifacts are still served); a model records the options it was trained with 
 * ``emoticons``: emoticon variants to a canonical few (``:-)))`` -> ``:)``, ``=(`` -> ``:(``), the forms the
   lexicons list.
 
+``tweet-v3`` adds the ``emoji`` option: each emoji is looked up (without variation selectors, skin tones and
+joiners) in the model's emoji table (``emoji.json`` in the artifact, built by training/emoji_map.py) and replaced
+by its tokens: a canonical emoticon for emoji that mean one (``😍`` -> ``<3``, ``😡`` -> ``:(``), else the words
+of its name (``🍕`` -> ``pizza``); an emoji the table lacks stays as it is. With the option off a v3 tokenizer
+tokenizes exactly as v2.
+
 `negation_scope(tokens)` marks the tokens after a negator up to the next clause boundary; the encoder turns
 that into a model input (service/core/features.py), the tokens themselves do not change.
 
@@ -36,8 +42,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-TOKENIZER_VERSION = "tweet-v2"
-KNOWN_VERSIONS = ("tweet-v1", "tweet-v2")  # v1 = v2 with every option off
+TOKENIZER_VERSION = "tweet-v3"
+KNOWN_VERSIONS = ("tweet-v1", "tweet-v2", "tweet-v3")  # v1 = v3 with every option off, v2 = v3 without emoji
 
 URL, USER, NUMBER, HASHTAG, ELONG, ALLCAPS = (
     "<url>",
@@ -76,6 +82,7 @@ _TOKEN_RE = re.compile(
 )
 _ELONG_RE = re.compile(r"(\w)\1{2,}")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+_EMOJI_MODIFIERS = dict.fromkeys([0xFE0F, 0xFE0E, 0x200D, *range(0x1F3FB, 0x1F400)])
 _INVISIBLE_RE = re.compile("[\x00-\x1f\x7f\u200b\u200c\u2060\ufeff]")  # controls, zero-width chars
 
 
@@ -98,6 +105,7 @@ class TokenizerOptions:
     hashtags: bool = False  # segment hashtags into words (camel case, then the word table)
     elongations: bool = False  # resolve elongated words against the word table ("goooood" -> "good")
     emoticons: bool = False  # canonical emoticons (":-)))" -> ":)")
+    emoji: bool = False  # emoji -> the tokens of the model's emoji table (tweet-v3)
 
     def needs_words(self) -> bool:
         return self.hashtags or self.elongations
@@ -142,13 +150,33 @@ def _emoticon_class(tok: str) -> str | None:
     return None
 
 
-class Tokenizer:
-    """`tokenize` with options; `words` (word -> corpus count) is needed by the hashtag and elongation options."""
+def find_emoticons(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, canonical form) of each emoticon of a known class in `text`, as the tokenizer reads them."""
+    out = []
+    for m in _TOKEN_RE.finditer(text):
+        if m.lastgroup == "emoticon":
+            canon = _EMOTICON_CANON.get(_emoticon_class(m.group()) or "")
+            if canon:
+                out.append((m.start(), m.end(), canon))
+    return out
 
-    def __init__(self, options: TokenizerOptions | None = None, words: Mapping[str, float] | None = None) -> None:
+
+class Tokenizer:
+    """`tokenize` with options; `words` (word -> corpus count) is needed by the hashtag and elongation options,
+    `emoji` (emoji -> space-separated tokens) by the emoji option."""
+
+    def __init__(
+        self,
+        options: TokenizerOptions | None = None,
+        words: Mapping[str, float] | None = None,
+        emoji: Mapping[str, str] | None = None,
+    ) -> None:
         self.options = options or TokenizerOptions()
         if self.options.needs_words() and not words:
             raise ValueError("the hashtag and elongation options need a word table")
+        if self.options.emoji and not emoji:
+            raise ValueError("the emoji option needs an emoji table")
+        self.emoji = {k: tuple(v.split()) for k, v in (emoji or {}).items()}
         self.words = dict(words or {})
         total = float(sum(self.words.values())) or 1.0
         self._logp = {w: math.log(c / total) for w, c in self.words.items()}
@@ -190,6 +218,8 @@ class Tokenizer:
                 tokens.append(tok[:2])
             elif kind == "punct" and tok.startswith(".."):
                 tokens.append("...")
+            elif kind == "emoji" and opts.emoji:
+                tokens.extend(self.emoji.get(tok.translate(_EMOJI_MODIFIERS)) or (tok,))
             else:  # emoji, other punctuation
                 tokens.append(tok)
         return tokens

@@ -127,12 +127,13 @@ def test_compact_embeddings_halve_the_tables_and_barely_move_the_output():
 
 def test_cli_exports_every_prior_knowledge_option_verified(full_tiny_model: Path):
     manifest = json.loads((full_tiny_model / "manifest.json").read_text())
-    assert manifest["tokenizer_version"] == "tweet-v2"
+    assert manifest["tokenizer_version"] == "tweet-v3"
     assert manifest["tokenizer"] == {
-        "options": {"hashtags": True, "elongations": True, "emoticons": True},
+        "options": {"hashtags": True, "elongations": True, "emoticons": True, "emoji": True},
         "words": "words.json",
+        "emoji": "emoji.json",
     }
-    assert {"model.pt", "vocab.json", "words.json"} == set(manifest["files"])
+    assert {"model.pt", "vocab.json", "words.json", "emoji.json"} == set(manifest["files"])
     assert (full_tiny_model / "model-int8.json").is_file()  # tiny args: --int8 (derived, not in the manifest)
     assert manifest["features"]["negation"] == 1 and manifest["parity"]["max_abs_diff"] <= 1e-5
     voc = manifest["metrics"]["vocabulary"]

@@ -103,3 +103,20 @@ def test_negation_scope_runs_to_the_next_clause_boundary():
     scope = negation_scope(toks)
     assert [t for t, s in zip(toks, scope, strict=True) if s] == ["like", "it", "again"]
     assert negation_scope([]) == []
+
+
+def test_emoji_option_rewrites_emoji_from_the_table_and_keeps_unknown_ones():
+    from service.core.tokenizer import Tokenizer, TokenizerOptions
+
+    tok = Tokenizer(TokenizerOptions(emoji=True), emoji={"😍": "<3", "🍕": "pizza", "😂": ":D"})
+    assert tok.tokenize("😍😍 love it") == ["<3", "<3", "love", "it"]
+    assert tok.tokenize("🍕 and 😂🏽 and 🦄") == ["pizza", "and", ":D", "and", "🦄"]  # skin tone stripped
+    assert tok.tokenize("❤️") == Tokenizer().tokenize("❤️")  # not in this table: kept as it was
+    assert Tokenizer().tokenize("😍") == ["😍"]  # option off: tweet-v2 tokens
+
+
+def test_emoji_option_without_a_table_is_refused():
+    from service.core.tokenizer import Tokenizer, TokenizerOptions
+
+    with pytest.raises(ValueError, match="emoji table"):
+        Tokenizer(TokenizerOptions(emoji=True))
