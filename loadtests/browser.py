@@ -36,8 +36,8 @@ def missing() -> str | None:
 
 @contextmanager
 def chromium(width: int = 1200, height: int = 800) -> Iterator[Any]:
-    """A headless Chromium window of `width` x `height` CSS pixels, logging its network requests and console; always
-    quit afterwards."""
+    """A headless Chromium with a page of `width` x `height` CSS pixels, logging its network requests and its
+    console; always quit afterwards."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -62,7 +62,9 @@ def chromium(width: int = 1200, height: int = 800) -> Iterator[Any]:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    try:
+    try:  # the page's viewport itself is width x height (the window size includes the browser's own frame)
+        metrics = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
         yield driver
     finally:
         driver.quit()
