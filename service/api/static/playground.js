@@ -199,6 +199,13 @@ function renderTokens(li, explanation) {
     out.append(document.createTextNode(" "));
   }
   if (explanation.truncated) out.append(el("span", "truncated", "(later tokens not explained)"));
+  // for screen readers (the coloured tokens are hidden from them): the strongest words, for and against
+  const ranked = [...explanation.tokens].sort((a, b) => Math.abs(b.attribution) - Math.abs(a.attribution));
+  const words = (keep) => ranked.filter(keep).slice(0, 3).map((t) => t.token).join(", ") || "none";
+  li.querySelector(".summary").textContent =
+    `Words for ${explanation.label}: ${words((t) => t.attribution > 0)}. ` +
+    `Words against: ${words((t) => t.attribution < 0)}.` +
+    (explanation.truncated ? " Later tokens not explained." : "");
   li.querySelector(".explain").hidden = true;
 }
 

@@ -120,6 +120,10 @@ def test_playground_classifies_and_colours_each_token(driver: Any, tiny_server: 
             assert alpha == pytest.approx(0.75 * abs(t["attribution"]) / scale, abs=0.005), t
         strongest = max(range(len(tokens)), key=lambda i: abs(explanation["tokens"][i]["attribution"]))
         assert colours[strongest][1] == pytest.approx(0.75, abs=0.005)  # the strongest token: the deepest colour
+        summary = css(li, ".summary")[0].get_attribute("textContent")  # what a screen reader gets instead
+        top = explanation["tokens"][strongest]
+        assert summary.startswith(f"Words for {p['label']}: ")
+        assert f" {top['token']}" in summary.split(". ")[0 if top["attribution"] > 0 else 1]
 
     by_id(d, "clear").click()
     assert css(d, ".result") == []
