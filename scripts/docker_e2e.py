@@ -9,7 +9,8 @@ Steps (each timed; a summary lands in build/docker-e2e/summary.json):
      scored unrounded by the image (requirements-serve.txt's torch) and by this host's training environment (torch
      2.3.1, which exported the artifact): labels equal, scores within 1e-5
   4. `compose up -d api` on a free 127.0.0.1 port, wait for the HEALTHCHECK to say healthy
-  5. POST /predict and GET /model (skipped with a note when the service has no /model), and the same texts
+  5. POST /predict and GET /model (skipped with a note when the service has no /model), the pages (/, /docs) and
+     their files, and the same texts
      through a host `sentiment serve` of the same model: labels equal, scores within 1e-5; then the cross-path
      reference (loadtests/reference.py: 2,000 clean real tweets) through the container's /predict against the
      host's in-process Predictor: same ids and labels, scores within 1e-5
@@ -66,6 +67,12 @@ TEXTS = [
     "meh",
 ]
 SCORE_TOLERANCE = 1e-5
+PAGES = [  # (path, what its answer holds): the playground, its script, the API docs page (service/api/pages.py)
+    ("/", b'src="/static/playground.js"'),
+    ("/static/playground.js", b'"/predict"'),
+    ("/docs", b'src="/static/swagger/swagger-ui-bundle.js"'),
+    ("/static/swagger/swagger-ui-bundle.js", b"SwaggerUIBundle"),
+]
 
 
 def http_json(url: str, body: Any | None = None, timeout: float = 60) -> tuple[int, Any]:
@@ -198,6 +205,11 @@ def compose_checks(timer: Timer, image: str) -> dict[str, Any]:
                 raise E2EError(f"/model answered {status}: {model_info!r} (expected version {manifest['version']})")
             else:
                 result["model_endpoint"] = "ok"
+            for page, marker in PAGES:  # the pages' static files travel in the image (service/api/static)
+                with urllib.request.urlopen(url + page, timeout=60) as r:
+                    if marker not in r.read():
+                        raise E2EError(f"GET {page} answered without {marker!r}")
+            result["pages"] = "ok"
         with timer.phase("parity with host `sentiment serve`"):
             with serving(MODEL, "--device", "cpu") as host:
                 _, host_preds = http_json(host.url + "/predict", {"texts": TEXTS})

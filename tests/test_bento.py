@@ -68,8 +68,10 @@ def test_bento_holds_only_the_serving_code_and_the_model(bento: tuple[dict[str, 
     assert {f.rsplit("/", 1)[0] for f in files if f.startswith("service/")} == {
         "service",
         "service/api",
+        "service/api/static",
         "service/core",
     }
+    assert "service/api/static/playground.html" in files and "service/api/static/docs.js" in files
     manifest = json.loads((DEFAULT_MODEL / "manifest.json").read_text())
     assert {f for f in files if f.startswith("models/")} == {
         f"models/default/{name}" for name in ["manifest.json", *manifest["files"]]
@@ -86,6 +88,10 @@ def test_bento_serve_answers_as_sentiment_serve(bento: tuple[dict[str, str], Pat
     log = tmp_path / "bento.log"
     with bento_server(env, f"{path.parent.name}:{path.name}", tmp_path, log) as url:
         from_bento = post(url, texts)
+        with urllib.request.urlopen(url + "/") as r:  # the playground's files travel in the Bento too
+            assert b'src="/static/playground.js"' in r.read()
+        with urllib.request.urlopen(url + "/static/playground.js") as r:
+            assert r.status == 200
     loaded = [json.loads(line) for line in log.read_text().splitlines() if '"model_loaded"' in line]
     assert loaded and loaded[0]["model_dir"] == str(path / "src" / "models" / "default")
     with running_server(DEFAULT_MODEL) as url:

@@ -141,7 +141,7 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         "endpoints",
         lambda r: (
             f"OpenAPI paths {r['openapi_paths']}; {r['debug_paths_probed']} debug paths probed, exposed: "
-            f"{list(r['debug_paths_exposed']) or 'none'}; docs page loads third-party scripts: "
+            f"{list(r['debug_paths_exposed']) or 'none'}; pages (/, /docs) load third-party scripts: "
             f"{r['root_loads_third_party_scripts']}"
         ),
         lambda r: r["ok"],

@@ -91,14 +91,17 @@ def exposed_endpoints(base_url: str, host: str, port: int) -> dict[str, Any]:
         }
     exposed = {p: s for p, s in probes.items() if any(v is not None and v < 400 for v in s.values())}
     root = request(host, port, "GET", "/", timeout=10)
+    docs = request(host, port, "GET", "/docs", timeout=10)  # the playground at /, the API docs (service/api/pages.py)
     return {
         "openapi_paths": paths,
         "unexpected_paths": [p for p in paths if p not in ALLOWED_PATHS],
         "debug_paths_probed": len(DEBUG_PATHS),
         "debug_paths_exposed": exposed,
         "root_status": root.status,
-        "root_loads_third_party_scripts": bool(
-            re.search(rb"googletagmanager|google-analytics|<script[^>]+src=\"https?://", root.body)
+        "root_loads_third_party_scripts": any(
+            re.search(rb"googletagmanager|google-analytics|<(script|img|iframe)[^>]+src=\"(https?:)?//", page.body)
+            or re.search(rb"<link[^>]+href=\"(https?:)?//", page.body)
+            for page in (root, docs)
         ),
         "ok": not exposed and not [p for p in paths if p not in ALLOWED_PATHS],
     }

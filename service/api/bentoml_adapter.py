@@ -13,11 +13,14 @@ tests/service/api/test_bentoml_adapter.py fails loudly when the pinned library c
   that stays at tens of ms for minutes (measured ~45 ms for a ~3 ms forward), so it is capped.
 * ``BentoMLContainer.prometheus_multiproc_dir``: BentoML wipes ``~/bentoml/prometheus_multiproc_dir`` when a server
   starts; each `sentiment serve` gets its own directory so two servers on one host keep their counters.
+* ``bentoml._internal.server``'s ``static_content`` folder: the Swagger UI files the wheel ships (BentoML's own docs
+  page around them loads Google Tag Manager); the API docs page (service/api/pages.py) serves them itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from bentoml.exceptions import ServiceUnavailable
@@ -82,3 +85,13 @@ def use_prometheus_dir(path: str) -> None:
     from bentoml._internal.configuration.containers import BentoMLContainer
 
     BentoMLContainer.prometheus_multiproc_dir.set(path)
+
+
+SWAGGER_FILES = ("swagger-ui-bundle.js", "swagger-ui.css")  # what the API docs page uses of the folder
+
+
+def swagger_ui_dir() -> Path:
+    """The folder of Swagger UI's files inside the installed bentoml wheel (no CDN, nothing downloaded)."""
+    from bentoml._internal import server
+
+    return Path(server.__file__).parent / "static_content"

@@ -4,6 +4,7 @@ Per request, in this order:
 
 1. a request id (the client's ``X-Request-ID`` when it is sane, else a new one), echoed in the response;
 2. ``GET /model`` and ``GET /docs.json`` (service/api/openapi.py: BentoML's document plus what this layer adds);
+   the browser pages (``/`` playground, ``/docs`` Swagger UI) and their files (service/api/pages.py), open;
 3. the guard (service/api/guard.py): API key on everything but the health, metrics and docs endpoints (401);
    for the APIs also method (405 with ``Allow``), content type (415), concurrency limit (429), body size (413);
 4. body validation (400, service/api/validation.py); valid ``/predict`` texts then take the lean hot path
@@ -22,7 +23,7 @@ import re
 import time
 from typing import Any
 
-from service.api import errors, logs
+from service.api import errors, logs, pages
 from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, header, replay, respond
 from service.api.fastpath import FastPredict, Overloaded
 from service.api.guard import Guard
@@ -62,6 +63,7 @@ class ServiceMiddleware:
         self.in_flight = 0
         self._pid = os.getpid()
         self.fast_path = fast_path
+        self.pages = pages.Pages()
         self._fast: FastPredict | None = None
         self._fast_options = {
             "batching": batching,
@@ -96,6 +98,8 @@ class ServiceMiddleware:
                 await self._model(scope, send_with_id)
             elif path == "/docs.json" and method == "GET":
                 await serve_docs(self.app, scope, receive, send_with_id)
+            elif pages.serves(path):
+                await self.pages(scope, send_with_id)
             else:
                 if not self.guard.is_open(path) and not self.guard.authorized(scope):
                     raise errors.unauthorized()

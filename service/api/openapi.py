@@ -11,6 +11,12 @@ from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 from service.api.model_info import ModelInfo
 
 API_PATHS = ("/predict", "/explain")
+# replaces BentoML's default description, whose badges are images from img.shields.io, readthedocs.org and
+# badgen.net: the API docs page (/docs) renders it and must load nothing from another host (service/api/pages.py)
+DESCRIPTION = (
+    "Tweet sentiment (negative / neutral / positive). `POST /predict` classifies up to 256 texts, `POST /explain` "
+    "gives per-token attributions, `GET /model` describes the served model. Try it in the [playground](/)."
+)
 _ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
 
 
@@ -63,7 +69,10 @@ def extra_schemas() -> dict[str, Any]:
 
 
 def patch(spec: dict[str, Any]) -> dict[str, Any]:
-    """BentoML's spec + GET /model, the error responses, required and closed request bodies, the schemas."""
+    """BentoML's spec + GET /model, the error responses, required and closed request bodies, the schemas, and
+    a description that links nowhere else."""
+    spec.setdefault("info", {})["description"] = DESCRIPTION
+    spec["info"].pop("contact", None)  # BentoML's team, not this service's
     for path, item in extra_paths().items():
         spec["paths"].setdefault(path, {}).update(item)
     for path in API_PATHS:

@@ -38,6 +38,7 @@ def test_no_management_or_debug_endpoints(tiny_server):
     assert r["debug_paths_exposed"] == {}
     assert r["unexpected_paths"] == []
     assert "/predict" in r["openapi_paths"]
+    assert r["root_status"] == 200 and r["root_loads_third_party_scripts"] is False
 
 
 def test_body_size_limit_is_enforced_before_parsing(tiny_server):

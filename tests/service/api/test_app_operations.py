@@ -45,7 +45,7 @@ def test_api_key_required_on_apis_but_not_health(secured: str):
         r = httpx.request(method, secured + path, headers={"Authorization": f"Bearer {KEY}"}, **kwargs)
         assert r.status_code == 200, path
     assert httpx.post(secured + "/predict", json={"texts": ["hi"]}, headers={"X-API-Key": KEY}).status_code == 200
-    for open_path in ("/livez", "/readyz", "/metrics", "/docs.json"):
+    for open_path in ("/livez", "/readyz", "/metrics", "/docs.json", "/", "/docs", "/static/playground.js"):
         assert httpx.get(secured + open_path).status_code == 200, open_path
 
 

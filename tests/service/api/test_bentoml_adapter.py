@@ -67,3 +67,11 @@ def test_concurrency_bounds_the_batches_in_flight(concurrency: int):
 
     asyncio.run(run())
     assert peak == concurrency
+
+
+def test_the_wheel_ships_the_swagger_ui_files_the_docs_page_serves():
+    from service.api.bentoml_adapter import SWAGGER_FILES, swagger_ui_dir
+
+    for name in SWAGGER_FILES:
+        assert (swagger_ui_dir() / name).stat().st_size > 10_000, name
+    assert b"SwaggerUIBundle" in (swagger_ui_dir() / "swagger-ui-bundle.js").read_bytes()
