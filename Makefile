@@ -40,7 +40,7 @@ train-dry: setup
 	$(BIN)/sentiment train --dry-run --out build/dry
 
 splits: setup  ## write build/splits/{train,val,test}.tsv (the internal test is test.tsv)
-	$(BIN)/sentiment train --write-splits build/splits --no-progress
+	$(BIN)/sentiment train --split temporal --write-splits build/splits --no-progress
 
 evaluate: splits  ## metrics of the committed model on the internal test split
 	$(BIN)/sentiment evaluate --data build/splits/test.tsv

@@ -37,8 +37,9 @@ TINY_TRAIN_ARGS = [
 ]
 
 
-def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None) -> Path:
-    """Train + export a tiny model through the real CLI (one epoch, 1,500 tweets, ~10 s)."""
+def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None, base: list[str] | None = None) -> Path:
+    """Train + export a tiny model through the real CLI (one epoch, 1,500 tweets, ~10 s; `base` replaces the
+    tiny arguments)."""
     cmd = [
         sys.executable,
         "-m",
@@ -47,7 +48,7 @@ def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None) ->
         str(out),
         "--name",
         name,
-        *TINY_TRAIN_ARGS,
+        *(TINY_TRAIN_ARGS if base is None else base),
         *(extra or []),
     ]
     subprocess.run(cmd, check=True, cwd=REPO, capture_output=True, timeout=300)
@@ -118,6 +119,13 @@ FULL_OPTIONS = [
 @pytest.fixture(scope="session")
 def full_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return train_tiny(tmp_path_factory.mktemp("models"), "full", FULL_OPTIONS)
+
+
+@pytest.fixture(scope="session")
+def final_tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`--split final` (cross-fitting, then the fit on every tweet) at the tiny size, without the comparisons."""
+    args = [a for a in TINY_TRAIN_ARGS if a not in ("--split", "temporal", "--int8")]
+    return train_tiny(tmp_path_factory.mktemp("models"), "fin", ["--extend-vocab", "2000", "--no-compare"], args)
 
 
 @pytest.fixture(scope="session")

@@ -80,10 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config_from_args(args)
     if args.dry_run:
         cfg.limit, cfg.epochs, cfg.patience, cfg.final_epochs = cfg.limit or 3000, 1, 1, 1
+    if cfg.split == "final" and args.write_splits:
+        cfg.split = "temporal"  # the parts every choice is made on (the final fit has no held-out part)
     if cfg.split == "final":
-        if args.write_splits:
-            print("error: --write-splits writes the parts of --split temporal or random", file=sys.stderr)
-            return 2
         return train_final(args, cfg)
     from training.data import load_splits, write_tsv
 

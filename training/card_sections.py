@@ -49,6 +49,12 @@ LICENCES = [
         "unigrams.txt",
         "Apache-2.0 (metadata and classifier)",
     ),
+    (
+        "emoji short names (CLDR), for the emoji table (emoji.json)",
+        "emoji 2.15.0",
+        "emoji/unicode_codes/data_dict.py (EMOJI_DATA)",
+        "BSD-3-Clause for the package (LICENSE.txt); the CLDR names it carries are under the Unicode License v3",
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
     python -m training.model_card                   # for models/default
     python -m training.model_card --model build/runs/gru --out docs
+    python -m training.model_card --before docs/behaviour-before.json --temporal-card model-card-temporal.md
 
 Plots: training curves (train/val loss, val AvgRec, gradient norm before clipping, per epoch), confusion
 matrix, reliability diagram before/after temperature scaling. Failure modes: the SemEval 2014 sarcasm file
@@ -53,7 +54,7 @@ def test_probabilities(model_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndar
     return calibrated, raw, np.array([e.label for e in s.test])
 
 
-def build_card(model_dir: Path, out_dir: Path, random_run: Path | None = None) -> Path:
+def build_card(model_dir: Path, out_dir: Path, random_run: Path | None = None, name: str = "model-card.md") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = json.loads((model_dir / "manifest.json").read_text())
     met = manifest["metrics"]
@@ -213,7 +214,7 @@ Aggregate sentiment of English short social-media posts (dashboards, trend monit
 decisions about individuals, not for content moderation on its own, not for non-English text. Scores are
 calibrated probabilities on in-domain data; treat them as approximate under domain shift.
 """
-    path = out_dir / "model-card.md"
+    path = out_dir / name
     path.write_text(text)
     return path
 
@@ -225,9 +226,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory (default: models/default)")
     p.add_argument("--out", default=str(REPO / "docs"), help="output directory (default: docs/)")
     p.add_argument("--random-run", default=None, help="the same recipe trained with --split random (its figures)")
+    p.add_argument("--name", default="model-card.md", help="file name of the card in --out (default: model-card.md)")
+    p.add_argument(
+        "--before",
+        default=None,
+        help="final models: `sentiment evaluate --behaviour --json` of the previous default (the 'before' column)",
+    )
+    p.add_argument(
+        "--temporal-card", default=None, help="final models: the card of the recipe's temporal run, to link to"
+    )
     args = p.parse_args(argv)
+    model_dir = Path(args.model).resolve()
+    protocol = json.loads((model_dir / "manifest.json").read_text())["data"]["split"].get("protocol")
+    if protocol == "final":
+        from training.card_final import build_final_card
+
+        before = Path(args.before) if args.before else None
+        print(build_final_card(model_dir, Path(args.out), before, args.temporal_card))
+        return 0
     random_run = Path(args.random_run).resolve() if args.random_run else None
-    print(build_card(Path(args.model).resolve(), Path(args.out), random_run))
+    print(build_card(model_dir, Path(args.out), random_run, args.name))
     return 0
 
 
