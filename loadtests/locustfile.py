@@ -6,7 +6,7 @@ Run headless against a local server (bounded users and time), writing CSV stats 
     locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:3000 -u 32 -r 16 -t 60s \\
         --csv docs/loadtest --html docs/loadtest.html
 
-or let ``sentiment loadtest`` (``make loadtest``) start the server, run locust and summarise. Environment:
+or let ``sentiment-lab loadtest`` (``make loadtest``) start the server, run locust and summarise. Environment:
 
 * ``LOCUST_SCENARIO``: ``mixed`` (default, fixed users), ``ramp`` (users climb to ``LOCUST_MAX_USERS`` over the
   run) or ``spike`` (a quarter of the users, then all of them for a fifth of the run, then a quarter again);
@@ -24,7 +24,9 @@ from pathlib import Path
 
 from locust import HttpUser, LoadTestShape, between, events, task
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "semeval2017-task4a"
+from service.core.paths import DATA_DIR
+from service.core.semeval import folder_texts
+
 FALLBACK = [
     "I love this phone, best purchase ever :)",
     "Worst customer service I have ever had.",
@@ -35,16 +37,9 @@ RUN_TIME = max(1, min(600, int(os.environ.get("LOCUST_RUN_TIME", "60"))))
 
 
 def _load_texts(limit: int = 5000) -> list[str]:
-    texts: list[str] = []
-    for f in sorted(DATA_DIR.glob("*.tsv")):
-        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 3 and parts[2].strip() and len(parts[2]) <= 2000:
-                texts.append(parts[2])
-    if not texts:
-        return FALLBACK
+    texts = folder_texts(DATA_DIR)
     random.Random(13).shuffle(texts)
-    return texts[:limit]
+    return texts[:limit] or FALLBACK
 
 
 TEXTS = _load_texts()

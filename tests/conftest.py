@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.servers import serving
+from service.api.launcher import serving
+from service.core.paths import REPO
 
-REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
 DEFAULT_MODEL = REPO / "models" / "default"
 TINY_TRAIN_ARGS = [
     "--limit",

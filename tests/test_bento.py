@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.reference import clean_tweets
-from loadtests.servers import free_port, stop_group, wait_ready
+from service.api.launcher import free_port, stop_group, wait_ready
+from service.core.reference import clean_tweets
 from tests.conftest import DEFAULT_MODEL, REPO, running_server
 
 BENTOML = [sys.executable, "-m", "bentoml"]

@@ -1,4 +1,4 @@
-"""docs/benchmarks.md (+ PNG plots) from the results of one `sentiment bench` run."""
+"""docs/benchmarks.md (+ PNG plots) from the results of one `sentiment-lab bench` run."""
 
 from __future__ import annotations
 

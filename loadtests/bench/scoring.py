@@ -9,7 +9,7 @@
   Goal: >= 0.8.
 * **peak RSS**: the job run in a fresh process on 10k and 1M rows (``ru_maxrss`` of the child). Goal: flat.
 
-`run_bench()` is the function a future ``sentiment bench`` calls.
+`run_bench()` is the function a future ``sentiment-lab bench`` calls.
 """
 
 from __future__ import annotations
@@ -25,19 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2017-task4a"
+from service.core.paths import DATA_DIR, REPO
+from service.core.semeval import folder_texts
 
 
-def tweets(data_dir: Path = DEFAULT_DATA, limit: int = 50_000) -> list[str]:
+def tweets(data_dir: Path = DATA_DIR, limit: int = 50_000) -> list[str]:
     """Real tweets for the benchmark corpus (the SemEval files; synthetic texts if they are absent)."""
-    from service.batch.readers import read_records
-
-    out: list[str] = []
-    for f in sorted(data_dir.glob("*.tsv")) if data_dir.is_dir() else []:
-        out.extend(r.text for r in read_records(str(f), "semeval") if not r.error and r.text)
-        if len(out) >= limit:
-            break
+    out = folder_texts(data_dir)[:limit]
     if not out:
         words = [
             "good",

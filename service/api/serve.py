@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from service.core.paths import REPO
 
 # flag dest -> (settings field, type, help)
 FLAGS: dict[str, tuple[str, type, str]] = {

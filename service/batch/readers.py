@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from service.core.records import Record, check_text
-from service.core.semeval import looks_like_semeval, open_text, parse_semeval
+from service.core.semeval import looks_like_semeval, parse_semeval
+from service.core.textfile import open_text
 
 FORMATS = ("semeval", "tsv", "csv", "jsonl", "txt", "parquet")
 

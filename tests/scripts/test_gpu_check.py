@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "gpu_check.py"
+from service.core.paths import REPO
 
 
 def _run(*args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "scripts.gpu_check", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
     )
 
 

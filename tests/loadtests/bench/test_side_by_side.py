@@ -1,4 +1,4 @@
-"""The side-by-side pieces of `sentiment bench`: the hand-written peer answers like the in-process predictor, the
+"""The side-by-side pieces of `sentiment-lab bench`: the hand-written peer answers like the in-process predictor, the
 model-limit processes all run and are summed, and the ratios divide the right figures."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from loadtests.bench import servers
 from loadtests.bench.model_limit import run_model_limit
 from loadtests.bench.ratios import side_by_side
 from loadtests.bench.report_side import section
-from loadtests.reference import clean_tweets
-from loadtests.servers import free_port
+from service.api.launcher import free_port
 from service.core.artifact import load_artifact
 from service.core.predictor import Predictor
+from service.core.reference import clean_tweets
 from tests.conftest import DEFAULT_MODEL, REPO
 
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtests.bench.coldstart import measure_cold_start
-from loadtests.servers import free_port, wait_ready
 from service.api.client import APIError, SentimentClient
+from service.api.launcher import free_port, wait_ready
 from tests.conftest import REPO, running_server
 
 KEY = "s3cret-test-key"
@@ -182,9 +181,3 @@ def test_bad_model_fails_with_a_clear_error(tiny_model: Path, tmp_path: Path):
         timeout=60,
     )
     assert out.returncode == 2 and "SENTIMENT_MAX_BATCH_SIZE" in out.stderr
-
-
-@pytest.mark.slow
-def test_cold_start_is_measured(tiny_model: Path):
-    r = measure_cold_start(tiny_model)
-    assert 0 < r["ready_s"] <= r["first_predict_s"]

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from loadtests.reference import clean_tweets
 from service.core.artifact import load_artifact
 from service.core.parallel import ParallelProba, slice_groups
 from service.core.predictor import Predictor
+from service.core.reference import clean_tweets
 from tests.conftest import DEFAULT_MODEL
 
 
