@@ -17,6 +17,11 @@ from pathlib import Path
 
 from service.core.paths import DATA_DIR, DEFAULT_MODEL_DIR
 
+DESCRIPTION = (
+    "Measure and attack a real server on 127.0.0.1 (the tooling of loadtests/): bench, loadtest, reliability. "
+    "The product's verbs are `sentiment`'s."
+)
+
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import signal
@@ -53,17 +58,14 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     from loadtests.reliability import report
     from loadtests.reliability.runner import RunConfig, run
 
+    as_given = ("generated", "schema_examples", "overload_seconds", "batch_rows", "full_audit")  # flag = field
     cfg = RunConfig(
-        model=Path(args.model),
-        other_model=Path(args.other_model) if args.other_model else None,
-        scenarios=tuple(args.scenarios.split(",")),
-        generated=args.generated,
-        schema_examples=args.schema_examples,
-        overload_seconds=args.overload_seconds,
+        Path(args.model),
+        Path(args.other_model) if args.other_model else None,
+        tuple(args.scenarios.split(",")),
         overload_factor=args.factor,
-        batch_rows=args.batch_rows,
-        full_audit=args.full_audit,
         log_dir=Path(args.log_dir) if args.log_dir else None,
+        **{name: getattr(args, name) for name in as_given},
     )
     results = run(cfg)
     command = f"sentiment-lab reliability --model {args.model} --overload-seconds {args.overload_seconds:g}" + (
@@ -105,11 +107,7 @@ def _add_reliability_parser(add_parser: Callable[..., argparse.ArgumentParser]) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="sentiment-lab",
-        description="Measure and attack a real server on 127.0.0.1 (the tooling of loadtests/): bench, loadtest, "
-        "reliability. The product's verbs are `sentiment`'s.",
-    )
+    p = argparse.ArgumentParser(prog="sentiment-lab", description=DESCRIPTION)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     be = sub.add_parser(
         "bench", help="measure model, scorer and HTTP throughput; write benchmarks.md (+ JSON, plots) to --out"

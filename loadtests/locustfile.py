@@ -99,30 +99,23 @@ class TweetUser(HttpUser):
         self._post(random.sample(SHORT, n) + random.sample(LONG, n), "/predict [mixed lengths]")
 
 
-_SCENARIO = os.environ.get("LOCUST_SCENARIO", "mixed")
+def ramp_users(t: float) -> int:
+    """Users climb linearly from 1 to LOCUST_MAX_USERS over the first 80% of the run, then hold."""
+    return max(1, round(MAX_USERS * min(1.0, t / (0.8 * RUN_TIME))))
 
-if _SCENARIO == "ramp":
 
-    class RampShape(LoadTestShape):
-        """Users climb linearly from 1 to LOCUST_MAX_USERS over the first 80% of the run, then hold."""
+def spike_users(t: float) -> int:
+    """A quarter of the users; all of them, started at once, from 40% to 60% of the run; a quarter again."""
+    return MAX_USERS if 0.4 * RUN_TIME <= t < 0.6 * RUN_TIME else max(1, MAX_USERS // 4)
 
-        def tick(self) -> tuple[int, float] | None:
-            t = self.get_run_time()
-            if t >= RUN_TIME:
-                return None
-            users = max(1, round(MAX_USERS * min(1.0, t / (0.8 * RUN_TIME))))
-            return users, float(MAX_USERS)
 
-elif _SCENARIO == "spike":
+USERS_AT = {"ramp": ramp_users, "spike": spike_users}.get(os.environ.get("LOCUST_SCENARIO", "mixed"))
 
-    class SpikeShape(LoadTestShape):
-        """A quarter of the users; all of them, started at once, from 40% to 60% of the run; a quarter again."""
+if USERS_AT is not None:  # "mixed": no shape, locust's fixed -u users
+
+    class ScenarioShape(LoadTestShape):
+        """The users of LOCUST_SCENARIO at each second of the run (spawned at MAX_USERS per second)."""
 
         def tick(self) -> tuple[int, float] | None:
             t = self.get_run_time()
-            if t >= RUN_TIME:
-                return None
-            base = max(1, MAX_USERS // 4)
-            if 0.4 * RUN_TIME <= t < 0.6 * RUN_TIME:
-                return MAX_USERS, float(MAX_USERS)
-            return base, float(MAX_USERS)
+            return None if t >= RUN_TIME else (USERS_AT(t), float(MAX_USERS))

@@ -74,16 +74,8 @@ def _same_file(a: str, b: str) -> bool:
 
 def job_options(args: argparse.Namespace) -> JobOptions:
     """The job as the flags describe it: built once, handed to whichever engine runs it."""
-    return JobOptions(
-        fmt=args.format,
-        text_field=args.text_field,
-        id_field=args.id_field,
-        window=args.window,
-        on_error=args.on_error,
-        resume=args.resume,
-        restart=args.restart,
-        progress=not args.no_progress,
-    )
+    as_given = ("text_field", "id_field", "window", "on_error", "resume", "restart")  # flag name = option name
+    return JobOptions(fmt=args.format, progress=not args.no_progress, **{k: getattr(args, k) for k in as_given})
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
@@ -113,9 +105,8 @@ def run_score(args: argparse.Namespace) -> int:
     if args.via_api:
         from service.batch.engines.api import score_file_via_api
 
-        batch = min(args.batch_size, 256)
-        summary = score_file_via_api(
-            args.via_api, args.input, args.output, options, batch_size=batch, api_key=args.api_key
+        summary = score_file_via_api(  # requests of at most the server's max_texts (GET /model)
+            args.via_api, args.input, args.output, options, batch_size=args.batch_size, api_key=args.api_key
         )
     elif args.engine == "ray":
         from service.batch.engines.ray import score_with_ray

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from service.core.labels import LABELS
-from service.core.records import Record, check_text
+from service.core.records import Record, mark_bad_text
 from service.core.textfile import open_text
 
 _JSON_ESCAPE_RE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
@@ -64,7 +64,7 @@ def parse_semeval(lines: Iterable[str], start_line: int = 1) -> Iterator[Record]
         )
         if label not in LABELS:
             rec.error = f"line {line_no}: label {parts[1]!r} is not one of {', '.join(LABELS)}"
-        yield check_text(rec)
+        yield mark_bad_text(rec)
 
 
 def read_semeval(path: str | Path) -> Iterator[Record]:
