@@ -95,14 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
+    from service.batch.command import add_score_parser, batch_size_help
+
     ev = sub.add_parser("evaluate", help="metrics of a model on a labelled SemEval-format file")
     ev.add_argument("--data", required=True, help="labelled file: SemEval TSV (id, label, text), CSV or JSONL")
     ev.add_argument("--format", default=None, help="semeval | tsv | csv | jsonl (default: by extension)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
-    ev.add_argument("--batch-size", type=int, default=256, help="texts per model batch (default: 256)")
+    ev.add_argument("--batch-size", type=int, default=256, help=batch_size_help(256))
     _add_model_arg(ev)
-
-    from service.batch.command import add_score_parser
 
     add_score_parser(sub, _add_model_arg)
 

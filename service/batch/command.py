@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.batch.job import JobOptions
+from service.core.cores import CPU_CHUNK
 
 EPILOG = """examples:
   sentiment score tweets.jsonl -o scored.jsonl
@@ -46,7 +47,7 @@ def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser]
     )
     sc.add_argument("--text-field", default="text", help="column/key with the text (default: text)")
     sc.add_argument("--id-field", default="id", help="column/key with the row id (default: id, else the row number)")
-    sc.add_argument("--batch-size", type=int, default=d.batch_size, help=f"texts per forward (default: {d.batch_size})")
+    sc.add_argument("--batch-size", type=int, default=d.batch_size, help=batch_size_help(d.batch_size, via_api=True))
     sc.add_argument(
         "--window", type=int, default=d.window, help=f"rows sorted, scored and committed together (default: {d.window})"
     )
@@ -70,6 +71,14 @@ def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser]
 
 def _same_file(a: str, b: str) -> bool:
     return a != "-" and b != "-" and Path(a).resolve() == Path(b).resolve()
+
+
+def batch_size_help(default: int, via_api: bool = False) -> str:
+    """What --batch-size does, as Predictor does it: a CPU forward holds at most CPU_CHUNK texts."""
+    api = "; with --via-api, texts per request (at most the server's max_texts)" if via_api else ""
+    return (
+        f"texts per model forward on a GPU (default: {default}); a CPU forward holds at most {CPU_CHUNK} of them{api}"
+    )
 
 
 def job_options(args: argparse.Namespace) -> JobOptions:

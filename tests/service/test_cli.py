@@ -25,3 +25,14 @@ def test_the_tooling_verbs_are_unknown_to_the_product():
             [sys.executable, "-m", "service.cli", verb], cwd=REPO, capture_output=True, text=True, timeout=60
         )
         assert out.returncode == 2 and "invalid choice" in out.stderr, verb
+
+
+def test_batch_size_help_says_what_a_cpu_forward_holds():
+    from service.core.cores import CPU_CHUNK
+
+    for verb in ("score", "evaluate"):
+        out = subprocess.run(
+            [sys.executable, "-m", "service.cli", verb, "--help"], cwd=REPO, capture_output=True, text=True, timeout=60
+        )
+        text = " ".join(out.stdout.split())
+        assert f"a CPU forward holds at most {CPU_CHUNK} of them" in text, verb
