@@ -6,7 +6,8 @@
    requests: a bare Starlette echo (the raw ASGI ceiling), a no-op in the project's BentoML configuration,
    the real service with adaptive batching, and the real service with ``--no-batching``;
 3. latency of the batching service at 50% of its saturation throughput (paced load);
-4. the goal ratios, written to docs/benchmarks.md (+ benchmarks.json, PNG plots).
+4. the goal ratios, written to OUT/benchmarks.md (+ benchmarks.json, PNG plots; OUT: build/bench by default,
+   docs/ holds the run the README cites).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Batch-scoring benchmark: scorer throughput vs raw TorchScript forward, and peak RSS vs input size.
 
-    python -m loadtests.bench.scoring --model models/default            # writes docs/batch-scoring-bench.{md,json}
+    python -m loadtests.bench.scoring --model models/default  # writes build/bench/batch-scoring-bench.{md,json}
     python -m loadtests.bench.scoring --model build/dry/dry --rows 20000 --rss-rows 10000 1000000
 
 * **throughput ratio**: `sentiment score` end to end (read JSONL, tokenise, encode, length-sort, forward, write
@@ -140,10 +140,10 @@ def run_bench(
     window: int = 4096,
     threads: tuple[int, ...] = (1, 0),
     work_dir: str | Path = REPO / "build" / "bench-scoring",
-    docs_dir: str | Path | None = REPO / "docs",
+    docs_dir: str | Path | None = REPO / "build" / "bench",
     rss_model_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run the benchmark; write docs/batch-scoring-bench.{md,json} when `docs_dir` is set. 0 threads = default."""
+    """Run the benchmark; write batch-scoring-bench.{md,json} to `docs_dir` when set. 0 threads = default."""
     import torch
 
     model_dir, work_dir = Path(model_dir), Path(work_dir)
@@ -239,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--window", type=int, default=4096)
     p.add_argument("--threads", type=int, nargs="*", default=[1, 0], help="torch threads to try (0 = default)")
-    p.add_argument("--docs", default=str(REPO / "docs"), help="where to write the report ('' = do not write)")
+    p.add_argument(
+        "--docs",
+        default=str(REPO / "build" / "bench"),
+        help="where to write the report (default: build/bench; docs/ holds the cited run; '' = do not write)",
+    )
     a = p.parse_args(argv)
     result = run_bench(
         a.model,
