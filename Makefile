@@ -21,8 +21,8 @@ serve: setup  ## serve the committed model on 127.0.0.1:$(PORT)
 test: setup lint  ## ruff + the whole test suite
 	$(BIN)/python -m pytest -q
 
-test-fast: setup  ## tests not marked slow
-	$(BIN)/python -m pytest -q -m "not slow"
+test-fast: setup  ## the unit tests: no training, servers, clusters or containers (marker policy: docs/architecture.md)
+	$(BIN)/python -m pytest -q -m "not slow and not docker"
 
 lint: setup  ## ruff, and the one-way import contracts of docs/architecture.md (import-linter)
 	$(BIN)/ruff check .

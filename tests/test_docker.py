@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from service.api.launcher import free_port
-from tests.conftest import REPO
+from service.core.paths import REPO
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "docker" / "Dockerfile"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from service.core.paths import REPO
 
 
 @pytest.mark.slow

@@ -8,9 +8,9 @@ import torch
 
 from service.core.artifact import load_artifact
 from service.core.parallel import ParallelProba, slice_groups
+from service.core.paths import DEFAULT_MODEL_DIR as DEFAULT_MODEL
 from service.core.predictor import Predictor
 from service.core.reference import clean_tweets
-from tests.conftest import DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")
