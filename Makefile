@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 
-.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest docker-e2e bento k8s-validate gpu-wheels gpu-check clean
+.PHONY: setup serve test test-fast lint format train train-dry splits evaluate bench loadtest reliability docker-e2e bento k8s-validate gpu-wheels gpu-check clean
 
 setup: $(STAMP)  ## create .venv and install everything (idempotent; fast when done)
 
@@ -21,8 +21,8 @@ serve: setup  ## serve the committed model on 127.0.0.1:$(PORT)
 test: setup lint  ## ruff + the whole test suite
 	$(BIN)/python -m pytest -q
 
-test-fast: setup  ## tests not marked slow
-	$(BIN)/python -m pytest -q -m "not slow"
+test-fast: setup  ## the unit tests: no training, servers, clusters or containers (marker policy: docs/architecture.md)
+	$(BIN)/python -m pytest -q -m "not slow and not docker"
 
 lint: setup  ## ruff, and the one-way import contracts of docs/architecture.md (import-linter)
 	$(BIN)/ruff check .
@@ -45,11 +45,17 @@ splits: setup  ## write build/splits/{train,val,test}.tsv (the internal test is 
 evaluate: splits  ## metrics of the committed model on the internal test split
 	$(BIN)/sentiment evaluate --data build/splits/test.tsv
 
-loadtest: setup  ## headless locust run (bounded: USERS, SECONDS) against a local server -> docs/loadtest_*
-	$(BIN)/python -m service.cli loadtest --users $(or $(USERS),32) --run-time $(or $(SECONDS),60) --scenario $(or $(SCENARIO),mixed)
+loadtest: setup  ## headless locust run (bounded: USERS, SECONDS) against a local server -> build/loadtest/
+	$(BIN)/python -m loadtests loadtest --users $(or $(USERS),32) --run-time $(or $(SECONDS),60) --scenario $(or $(SCENARIO),mixed)
+
+bench: setup  ## every benchmark in one run (model, scorer, HTTP; ~6 min, QUICK=1 ~2 min) -> build/bench/
+	$(BIN)/python -m loadtests bench $(if $(QUICK),--quick,) --out build/bench
+
+reliability: setup  ## bad input, schema, overload, fault and security scenarios -> build/reliability.{md,json}
+	$(BIN)/python -m loadtests reliability
 
 docker-e2e: setup  ## build the API image, compose up, check /predict, /model and the batch profile, tear down
-	$(BIN)/python scripts/docker_e2e.py
+	$(BIN)/python -m scripts.docker_e2e
 
 bento: setup  ## build the Bento (bentofile.yaml: serving code + models/default) into $$BENTOML_HOME (default ~/bentoml)
 	BENTOML_DO_NOT_TRACK=True $(BIN)/bentoml build --output tag .
@@ -64,7 +70,7 @@ clean:
 	rm -rf build .pytest_cache .ruff_cache
 
 gpu-wheels: setup  ## what travels to the GPU machine: cp312 wheels it lacks + the data -> build/gpu-travel; size check
-	$(BIN)/python scripts/gpu_check.py --wheels build/gpu-travel
+	$(BIN)/python -m scripts.gpu_check --wheels build/gpu-travel
 
 gpu-check:  ## CUDA-path check -> docs/gpu.{md,json}; GPU machine: make gpu-check PY=python3 ARGS=--install (docs/gpu.md)
-	$(or $(PY),$(BIN)/python) scripts/gpu_check.py $(or $(ARGS),) $(if $(QUICK),--quick --device cpu,)
+	$(or $(PY),$(BIN)/python) -m scripts.gpu_check $(or $(ARGS),) $(if $(QUICK),--quick --device cpu,)

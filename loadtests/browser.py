@@ -1,6 +1,6 @@
 """A real browser for the pages (service/api/pages.py): the OS's headless Chromium and its driver (Debian packages
 ``chromium`` and ``chromium-driver``; scripts/install-chromium.sh), driven by Selenium. Used by the browser test
-(tests/service/api/test_pages_browser.py) and the README's screenshot (scripts/playground_screenshot.py).
+(tests/loadtests/test_browser.py) and the README's screenshot (loadtests/screenshot.py).
 
 Selenium Manager never runs (it would download a browser): the browser and the driver are given by path, and
 ``SE_OFFLINE``/``SE_AVOID_STATS`` are set. What the page requested comes from Chrome's own network log (the

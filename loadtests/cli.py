@@ -1,6 +1,10 @@
-"""The measurement verbs of `sentiment` (`bench`, `loadtest`, `reliability`): everything that drives a running
-server. `sentiment VERB ...` hands them here (``python -m loadtests.cli VERB ...``), so the service package never
-imports this package.
+"""`sentiment-lab`, the measurement tooling's own command (``python -m loadtests``): `bench`, `loadtest` and
+`reliability`, everything that drives a running server. The product's command (`sentiment`) does not offer them,
+and the service package never imports this package.
+
+    sentiment-lab bench --quick --out build/bench           # model, scorer and HTTP throughput (benchmarks.md)
+    sentiment-lab loadtest --scenario ramp --users 64       # headless locust run, summary + HTML report
+    sentiment-lab reliability --scenarios badinput,security # bad input, schema, overload, faults, security
 """
 
 from __future__ import annotations
@@ -11,17 +15,22 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from service.core.manifest import DEFAULT_MODEL_DIR
+from service.core.paths import DATA_DIR, DEFAULT_MODEL_DIR
+
+DESCRIPTION = (
+    "Measure and attack a real server on 127.0.0.1 (the tooling of loadtests/): bench, loadtest, reliability. "
+    "The product's verbs are `sentiment`'s."
+)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     import signal
 
-    from loadtests.bench.run import DEFAULT_DATA, run_bench
+    from loadtests.bench.run import run_bench
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed bench still stops the servers it started
 
-    res = run_bench(Path(args.model), Path(args.out), quick=args.quick, data_dir=Path(args.data or DEFAULT_DATA))
+    res = run_bench(Path(args.model), Path(args.out), quick=args.quick, data_dir=Path(args.data or DATA_DIR))
     print(json.dumps(res["ratios"], indent=1))
     print(f"wrote {Path(args.out) / 'benchmarks.md'}", file=sys.stderr)
     return 0
@@ -49,20 +58,17 @@ def cmd_reliability(args: argparse.Namespace) -> int:
     from loadtests.reliability import report
     from loadtests.reliability.runner import RunConfig, run
 
+    as_given = ("generated", "schema_examples", "overload_seconds", "batch_rows", "full_audit")  # flag = field
     cfg = RunConfig(
-        model=Path(args.model),
-        other_model=Path(args.other_model) if args.other_model else None,
-        scenarios=tuple(args.scenarios.split(",")),
-        generated=args.generated,
-        schema_examples=args.schema_examples,
-        overload_seconds=args.overload_seconds,
+        Path(args.model),
+        Path(args.other_model) if args.other_model else None,
+        tuple(args.scenarios.split(",")),
         overload_factor=args.factor,
-        batch_rows=args.batch_rows,
-        full_audit=args.full_audit,
         log_dir=Path(args.log_dir) if args.log_dir else None,
+        **{name: getattr(args, name) for name in as_given},
     )
     results = run(cfg)
-    command = f"sentiment reliability --model {args.model} --overload-seconds {args.overload_seconds:g}" + (
+    command = f"sentiment-lab reliability --model {args.model} --overload-seconds {args.overload_seconds:g}" + (
         f" --other-model {args.other_model}" if args.other_model else ""
     )
     report.write(results, Path(args.out), Path(args.json) if args.json else None, command)
@@ -75,14 +81,20 @@ def cmd_reliability(args: argparse.Namespace) -> int:
 def _add_reliability_parser(add_parser: Callable[..., argparse.ArgumentParser]) -> None:
     from loadtests.reliability.runner import SCENARIOS
 
-    rl = add_parser("reliability", help="bad input, schema, overload, fault and security scenarios -> report")
+    rl = add_parser(
+        "reliability", help="bad input, schema, overload, fault and security scenarios against real servers -> report"
+    )
     rl.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory to serve")
     rl.add_argument(
         "--other-model",
         default=None,
         help="a second model with another vocabulary (e.g. another --limit), for the mismatched-file cases",
     )
-    rl.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma list of {','.join(SCENARIOS)}")
+    rl.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma list of the scenarios to run (default: all: {','.join(SCENARIOS)})",
+    )
     rl.add_argument("--generated", type=int, default=200, help="hypothesis-generated bodies (default: 200)")
     rl.add_argument("--schema-examples", type=int, default=30, help="schemathesis examples per operation")
     rl.add_argument("--overload-seconds", type=float, default=15.0, help="length of the overload run (default: 15)")
@@ -90,27 +102,41 @@ def _add_reliability_parser(add_parser: Callable[..., argparse.ArgumentParser]) 
     rl.add_argument("--batch-rows", type=int, default=60_000, help="rows of the batch kill/resume input")
     rl.add_argument("--full-audit", action="store_true", help="pip-audit the whole environment, not the runtime deps")
     rl.add_argument("--log-dir", default=None, help="keep the servers' logs here")
-    rl.add_argument("--out", default="docs/reliability.md", help="markdown report (default: docs/reliability.md)")
-    rl.add_argument("--json", default="docs/reliability.json", help="JSON figures (default: docs/reliability.json)")
+    rl.add_argument("--out", default="build/reliability.md", help="markdown report (default: build/reliability.md)")
+    rl.add_argument("--json", default="build/reliability.json", help="JSON figures (default: build/reliability.json)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sentiment", description="Measurement verbs: bench, loadtest, reliability.")
+    p = argparse.ArgumentParser(prog="sentiment-lab", description=DESCRIPTION)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    be = sub.add_parser("bench", help="measure model, scorer and HTTP throughput; write docs/benchmarks.md")
+    be = sub.add_parser(
+        "bench", help="measure model, scorer and HTTP throughput; write benchmarks.md (+ JSON, plots) to --out"
+    )
     be.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model directory (default: models/default)")
-    be.add_argument("--out", default="docs", help="output directory (default: docs)")
-    be.add_argument("--data", default=None, help="directory of SemEval .tsv files to draw texts from")
+    be.add_argument("--out", default="build/bench", help="output directory (default: build/bench)")
+    be.add_argument(
+        "--data", default=None, help=f"directory of SemEval .tsv files to draw texts from (default: {DATA_DIR})"
+    )
     be.add_argument("--quick", action="store_true", help="fewer, shorter runs (~2 min instead of ~6)")
 
     lt = sub.add_parser("loadtest", help="headless locust run against 127.0.0.1 (bounded users and time)")
     lt.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model to serve (ignored with --url)")
-    lt.add_argument("--url", default=None, help="test this running server instead of starting one")
+    lt.add_argument("--url", default=None, help="test this running loopback server instead of starting one")
     lt.add_argument("--users", type=int, default=32, help="peak simulated users (default: 32, at most 256)")
     lt.add_argument("--spawn-rate", type=float, default=16, help="users started per second (default: 16)")
-    lt.add_argument("--run-time", type=int, default=60, help="seconds (default: 60, at most 600)")
-    lt.add_argument("--scenario", choices=("mixed", "ramp", "spike"), default="mixed", help="load shape")
-    lt.add_argument("--out", default="docs", help="directory for loadtest_* CSV, HTML and summary")
+    lt.add_argument("--run-time", type=int, default=60, help="seconds of load (default: 60, at most 600)")
+    lt.add_argument(
+        "--scenario",
+        choices=("mixed", "ramp", "spike"),
+        default="mixed",
+        help="load shape: mixed = all users throughout, ramp = users climb to --users over the run, spike = a "
+        "quarter of the users, all of them for a fifth of the run, a quarter again (default: mixed)",
+    )
+    lt.add_argument(
+        "--out",
+        default="build/loadtest",
+        help="directory for loadtest_* CSV, HTML and summary (default: build/loadtest)",
+    )
 
     _add_reliability_parser(sub.add_parser)
     return p

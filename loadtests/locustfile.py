@@ -6,7 +6,7 @@ Run headless against a local server (bounded users and time), writing CSV stats 
     locust -f loadtests/locustfile.py --headless --host http://127.0.0.1:3000 -u 32 -r 16 -t 60s \\
         --csv docs/loadtest --html docs/loadtest.html
 
-or let ``sentiment loadtest`` (``make loadtest``) start the server, run locust and summarise. Environment:
+or let ``sentiment-lab loadtest`` (``make loadtest``) start the server, run locust and summarise. Environment:
 
 * ``LOCUST_SCENARIO``: ``mixed`` (default, fixed users), ``ramp`` (users climb to ``LOCUST_MAX_USERS`` over the
   run) or ``spike`` (a quarter of the users, then all of them for a fifth of the run, then a quarter again);
@@ -24,7 +24,9 @@ from pathlib import Path
 
 from locust import HttpUser, LoadTestShape, between, events, task
 
-DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "semeval2017-task4a"
+from service.core.paths import DATA_DIR
+from service.core.semeval import folder_texts
+
 FALLBACK = [
     "I love this phone, best purchase ever :)",
     "Worst customer service I have ever had.",
@@ -35,16 +37,9 @@ RUN_TIME = max(1, min(600, int(os.environ.get("LOCUST_RUN_TIME", "60"))))
 
 
 def _load_texts(limit: int = 5000) -> list[str]:
-    texts: list[str] = []
-    for f in sorted(DATA_DIR.glob("*.tsv")):
-        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 3 and parts[2].strip() and len(parts[2]) <= 2000:
-                texts.append(parts[2])
-    if not texts:
-        return FALLBACK
+    texts = folder_texts(DATA_DIR)
     random.Random(13).shuffle(texts)
-    return texts[:limit]
+    return texts[:limit] or FALLBACK
 
 
 TEXTS = _load_texts()
@@ -104,30 +99,23 @@ class TweetUser(HttpUser):
         self._post(random.sample(SHORT, n) + random.sample(LONG, n), "/predict [mixed lengths]")
 
 
-_SCENARIO = os.environ.get("LOCUST_SCENARIO", "mixed")
+def ramp_users(t: float) -> int:
+    """Users climb linearly from 1 to LOCUST_MAX_USERS over the first 80% of the run, then hold."""
+    return max(1, round(MAX_USERS * min(1.0, t / (0.8 * RUN_TIME))))
 
-if _SCENARIO == "ramp":
 
-    class RampShape(LoadTestShape):
-        """Users climb linearly from 1 to LOCUST_MAX_USERS over the first 80% of the run, then hold."""
+def spike_users(t: float) -> int:
+    """A quarter of the users; all of them, started at once, from 40% to 60% of the run; a quarter again."""
+    return MAX_USERS if 0.4 * RUN_TIME <= t < 0.6 * RUN_TIME else max(1, MAX_USERS // 4)
 
-        def tick(self) -> tuple[int, float] | None:
-            t = self.get_run_time()
-            if t >= RUN_TIME:
-                return None
-            users = max(1, round(MAX_USERS * min(1.0, t / (0.8 * RUN_TIME))))
-            return users, float(MAX_USERS)
 
-elif _SCENARIO == "spike":
+USERS_AT = {"ramp": ramp_users, "spike": spike_users}.get(os.environ.get("LOCUST_SCENARIO", "mixed"))
 
-    class SpikeShape(LoadTestShape):
-        """A quarter of the users; all of them, started at once, from 40% to 60% of the run; a quarter again."""
+if USERS_AT is not None:  # "mixed": no shape, locust's fixed -u users
+
+    class ScenarioShape(LoadTestShape):
+        """The users of LOCUST_SCENARIO at each second of the run (spawned at MAX_USERS per second)."""
 
         def tick(self) -> tuple[int, float] | None:
             t = self.get_run_time()
-            if t >= RUN_TIME:
-                return None
-            base = max(1, MAX_USERS // 4)
-            if 0.4 * RUN_TIME <= t < 0.6 * RUN_TIME:
-                return MAX_USERS, float(MAX_USERS)
-            return base, float(MAX_USERS)
+            return None if t >= RUN_TIME else (USERS_AT(t), float(MAX_USERS))

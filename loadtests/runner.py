@@ -1,4 +1,4 @@
-"""`sentiment loadtest` / `make loadtest`: a bounded, headless locust run against a server on 127.0.0.1.
+"""`sentiment-lab loadtest` / `make loadtest`: a bounded, headless locust run against a server on 127.0.0.1.
 
 Starts `sentiment serve` on a free port (unless ``--url`` names a running loopback server), runs
 loadtests/locustfile.py, and writes to the output directory: locust's CSV stats (``loadtest_<scenario>_*.csv``),
@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
+
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MAX_USERS, MAX_SECONDS = 256, 600
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -107,12 +108,10 @@ def run_loadtest(
     with ExitStack() as stack:
         if url is None:
             from loadtests.bench import servers
-            from loadtests.servers import free_port
+            from service.api.launcher import free_port
 
             port = free_port()
-            log = out_dir.parent / "build" / "loadtest-server.log" if out_dir.name == "docs" else None
-            if log:
-                log.parent.mkdir(parents=True, exist_ok=True)
+            log = out_dir / f"loadtest_{scenario}-server.log"
             srv = stack.enter_context(servers.started("served", servers.serve_cmd(model, port), port, log=log))
             url = srv.url
         cmd = [
@@ -153,7 +152,7 @@ def run_loadtest(
     texts_file.unlink(missing_ok=True)
     summary = summarize(prefix, run_time, texts)
     summary.update({"scenario": scenario, "users": users, "run_time_s": run_time, "locust_exit_code": proc.returncode})
-    shown = f"sentiment loadtest --scenario {scenario} --users {users} --run-time {run_time}"
+    shown = f"sentiment-lab loadtest --scenario {scenario} --users {users} --run-time {run_time}"
     prefix.with_name(prefix.name + "_summary.json").write_text(json.dumps(summary, indent=1))
     prefix.with_name(prefix.name + "_summary.md").write_text(_markdown(summary, scenario, shown))
     print(_markdown(summary, scenario, shown))

@@ -12,7 +12,7 @@ Steps (each timed; a summary lands in build/docker-e2e/summary.json):
   5. POST /predict and GET /model (skipped with a note when the service has no /model), the pages (/, /docs) and
      their files, and the same texts
      through a host `sentiment serve` of the same model: labels equal, scores within 1e-5; then the cross-path
-     reference (loadtests/reference.py: 2,000 clean real tweets) through the container's /predict against the
+     reference (service/core/reference.py: 2,000 clean real tweets) through the container's /predict against the
      host's in-process Predictor: same ids and labels, scores within 1e-5
   6. `compose --profile batch run --rm batch` on a small folder: the scored files agree with /predict
   7. `compose down -v` (always), the temporary folder removed
@@ -38,12 +38,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from loadtests.reference import answers_from_rows, clean_tweets, compare, reference_answers  # noqa: E402
-from loadtests.servers import free_port, serving  # noqa: E402  (a real host server, always stopped)
-from scripts.docker_engine import (  # noqa: E402
+from scripts.docker_engine import (
     OUT_DIR,
     E2EError,
     Timer,
@@ -55,7 +50,10 @@ from scripts.docker_engine import (  # noqa: E402
     stop_engine,
     wait_healthy,
 )
-from scripts.torch_parity import image_command, parity  # noqa: E402
+from scripts.torch_parity import image_command, parity
+from service.api.launcher import free_port, serving
+from service.core.paths import REPO
+from service.core.reference import answers_from_rows, clean_tweets, compare, reference_answers
 
 MODEL = REPO / "models" / "default"
 TEXTS = [

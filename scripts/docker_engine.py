@@ -11,10 +11,10 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
+
 OUT_DIR = REPO / "build" / "docker-e2e"
 DEFAULT_BASE_TAG = "sentiment-base:bookworm"
 

@@ -1,12 +1,12 @@
 """One-command check of the CUDA path (load, parity, forward, serve, Ray, train) -> gpu.md + gpu.json.
 
 On the GPU machine (issue 18; see docs/gpu.md for copying the tree and installing the wheels there):
-    python scripts/gpu_check.py --device cuda                 # full sizes, <= 8 min, writes docs/gpu.{md,json}
+    python -m scripts.gpu_check --device cuda                 # full sizes, <= 8 min, writes docs/gpu.{md,json}
 Rehearsal on a CPU (and in CI, tests/scripts/test_gpu_check.py):
-    python scripts/gpu_check.py --device cpu --quick          # small sizes, writes build/gpu-check/
+    python -m scripts.gpu_check --device cpu --quick          # small sizes, writes build/gpu-check/
 Preparing what travels (here, with network):
-    python scripts/gpu_check.py --wheels build/gpu-travel     # cp312 manylinux wheels the GPU machine lacks + data
-    python scripts/gpu_check.py --check-size                  # tree + build/gpu-travel, fails at >= 64 MiB
+    python -m scripts.gpu_check --wheels build/gpu-travel     # cp312 manylinux wheels the GPU machine lacks + data
+    python -m scripts.gpu_check --check-size                  # tree + build/gpu-travel, fails at >= 64 MiB
 
 Every step is guarded: a failure is recorded with its error and the next step runs; the exit status is 1 when a
 step failed (a step skipped for a stated reason, e.g. Ray not installed, does not fail the run).
@@ -27,14 +27,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # the GPU machine runs from a copied tree, not an installed package
-    sys.path.insert(0, str(REPO))
-
-import gpu_check_steps as steps  # noqa: E402
-import gpu_check_travel as travel  # noqa: E402
-from gpu_check_serve import step_ray, step_serve, step_train  # noqa: E402
-from gpu_check_steps import FULL, QUICK, Context, Failed, Skip  # noqa: E402
+from scripts import gpu_check_steps as steps
+from scripts import gpu_check_travel as travel
+from scripts.gpu_check_serve import step_ray, step_serve, step_train
+from scripts.gpu_check_steps import FULL, QUICK, Context, Failed, Skip
+from service.core.paths import REPO
 
 STEPS: dict[str, Callable[[Context], dict[str, Any]]] = {
     "facts": steps.step_facts,
@@ -121,7 +118,7 @@ def resolve_device(requested: str) -> str:
 def data_dir(args: argparse.Namespace) -> Path:
     if args.data:
         return Path(args.data)
-    from loadtests.reference import DATA_DIR
+    from service.core.paths import DATA_DIR
 
     return DATA_DIR if DATA_DIR.is_dir() else Path(args.travel) / "semeval"
 
@@ -159,14 +156,14 @@ def check(args: argparse.Namespace) -> int:
     steps = {}
     if args.install:  # before any step imports bentoml or pydantic
         steps["install"] = run_step("install", lambda _: travel.install_wheels(Path(args.travel)), ctx)
-    from loadtests.reference import clean_tweets  # imports service.batch (pyarrow): after the install
+    from service.core.reference import clean_tweets  # after the install
 
     ctx.tweets = clean_tweets(2000, ctx.data_dir)
     steps |= {name: run_step(name, STEPS[name], ctx) for name in STEPS if name in args.steps.split(",")}
     report = {
         "mode": "quick" if args.quick else "full",
         "device": device,
-        "command": "python scripts/gpu_check.py " + " ".join(sys.argv[1:]),
+        "command": "python -m scripts.gpu_check " + " ".join(sys.argv[1:]),
         "finished_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "budget_s": args.budget_s,
         "seconds": round(time.monotonic() - t_start, 1),
@@ -178,7 +175,7 @@ def check(args: argparse.Namespace) -> int:
     except (OSError, subprocess.CalledProcessError):
         record = Path(args.travel) / "size.json"
         report["travel"] = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
-    from gpu_check_report import render
+    from scripts.gpu_check_report import render
 
     (out / "gpu.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     (out / "gpu.md").write_text(render(report) + "\n", encoding="utf-8")

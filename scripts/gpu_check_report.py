@@ -146,7 +146,7 @@ def _travel(t: dict[str, Any] | None) -> list[str]:
     return [
         "## What travels",
         "",
-        f"`python scripts/gpu_check.py --check-size` at this run: tree {t['tree_bytes'] / mib:.2f} MiB "
+        f"`python -m scripts.gpu_check --check-size` at this run: tree {t['tree_bytes'] / mib:.2f} MiB "
         f"({t['tree_files']} files) + {t['travel_dir']} {t['travel_bytes'] / mib:.2f} MiB (wheels "
         f"{t['wheels_bytes'] / mib:.2f} MiB) = **{t['total_mib']:.2f} MiB** of {t['limit_mib']:.0f} MiB "
         f"({'fits' if t['fits'] else 'DOES NOT FIT'}).",

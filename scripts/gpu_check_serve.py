@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from gpu_check_steps import REPO, TRAIN_RECIPE, Context, Failed, Skip, nvidia_smi
+from scripts.gpu_check_steps import REPO, TRAIN_RECIPE, Context, Failed, Skip, nvidia_smi
 
 SERVED_ATOL = {"cpu": 1e-5, "cuda": 1e-4}  # served vs in-process scores (rounded to 6 decimals either way)
 
@@ -122,8 +122,7 @@ def _load(ctx: Context, url: str, bodies_file: Path, concurrency: int) -> dict[s
 def step_serve(ctx: Context) -> dict[str, Any]:
     """For each worker count: start `sentiment serve --device DEV`, check its answers against the in-process
     Predictor on the same device, then load it with single-text and 64-text requests."""
-    from loadtests.bench.servers import serve_cmd, started
-    from loadtests.servers import free_port
+    from service.api.launcher import serving
     from service.core.artifact import load_artifact
     from service.core.predictor import Predictor
 
@@ -142,10 +141,9 @@ def step_serve(ctx: Context) -> dict[str, Any]:
         if ctx.left() < 30:
             problems.append(f"time budget spent before the {workers}-worker server")
             break
-        port = free_port()
         log = ctx.work_dir / f"serve-{workers}w.log"
-        cmd = serve_cmd(ctx.model_dir, port, "--device", ctx.device, "--workers", str(workers), "--no-access-log")
-        with started(f"serve-{workers}w", cmd, port, log=log) as server:
+        flags = ("--device", ctx.device, "--workers", str(workers), "--no-access-log")
+        with serving(ctx.model_dir, *flags, log_path=log, ready_timeout=180) as server:
             got = [row for i in range(0, len(sample), 64) for row in _post(server.url, sample[i : i + 64])]
             run = {"workers": workers, "start_s": round(server.start_s, 2)}
             try:
@@ -192,7 +190,7 @@ def step_ray(ctx: Context) -> dict[str, Any]:
             "ray is not installed here: on the GPU machine (no network) ray[data]==2.60.0 would have to travel, and "
             "its cp312 wheel alone is 79.3 MB (75.6 MiB), over the 64 MiB limit for everything sent (docs/gpu.md)"
         )
-    from loadtests.reference import write_jsonl
+    from service.core.reference import write_jsonl
 
     n = ctx.sizes.ray_rows
     src = ctx.work_dir / f"tweets-{n}.jsonl"

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
+
 PACKAGES = ("torch", "numpy", "pyarrow", "bentoml", "pydantic", "pydantic-settings", "ray", "prometheus-client")
 PARITY_ATOL = 1e-4  # fp32 device vs CPU, largest probability difference allowed
 
@@ -67,7 +68,7 @@ class Context:
     work_dir: Path  # scratch files (scored outputs, training output)
     sizes: Sizes
     deadline: float  # time.monotonic() when the total budget ends
-    tweets: list[Any] = field(default_factory=list)  # loadtests.reference.Tweet
+    tweets: list[Any] = field(default_factory=list)  # service.core.reference.Tweet
     loadgen_procs: int = 1
     data_dir: Path | None = None  # SemEval TSVs for the training step
 

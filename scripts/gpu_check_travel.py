@@ -14,7 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
+
 LIMIT_BYTES = 64 * 2**20
 DEFAULT_DIR = REPO / "build" / "gpu-travel"
 # what the service needs (pyproject.toml's dependencies without the ones the GPU machine has)

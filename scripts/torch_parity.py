@@ -1,9 +1,9 @@
 """The serving torch against the training torch: the committed artifact (exported under torch 2.3.1, training's pin)
 scored under both, on the same clean real tweets, unrounded.
 
-    python scripts/torch_parity.py                          # 2,000 tweets, models/default, serving venv /tmp/t213
-    python scripts/torch_parity.py --image tweet-sentiment:cpu   # ... inside the API image instead (docker)
-    python scripts/torch_parity.py --n 500 --out build/torch-parity.json
+    python -m scripts.torch_parity                          # 2,000 tweets, models/default, serving venv /tmp/t213
+    python -m scripts.torch_parity --image tweet-sentiment:cpu   # ... inside the API image instead (docker)
+    python -m scripts.torch_parity --n 500 --out build/torch-parity.json
 
 This interpreter is the training environment (the project's .venv, torch 2.3.1). The serving torch is either the
 API image (`--image`; scripts/docker_e2e.py runs this check) or a venv with requirements-serve.txt's torch, created
@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
+
 SERVE_REQUIREMENTS = REPO / "requirements-serve.txt"
 IMAGE_MODEL = "/app/models/default"  # where docker/Dockerfile bakes the model in
 
@@ -64,8 +65,7 @@ def parity(model: Path, n: int, serving_cmd: list[str], atol: float = 1e-5) -> d
     """Score `n` clean tweets here (training torch) and with `serving_cmd` (WORKER appended to it); the figures."""
     import numpy as np
 
-    sys.path.insert(0, str(REPO))
-    from loadtests.reference import clean_tweets
+    from service.core.reference import clean_tweets
 
     texts = [t.text for t in clean_tweets(n)]
     train = score([sys.executable, "-c", WORKER, str(model)], texts)

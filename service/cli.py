@@ -1,8 +1,9 @@
-"""The `sentiment` command: train, quantize, evaluate, score, serve, bench, loadtest, reliability.
+"""The `sentiment` command, the product's verbs: train, quantize, evaluate, score, serve.
 
-`train` and `quantize` are handed to the training package, `bench`, `loadtest` and `reliability` to the loadtests
-package, each in its own process (``python -m training``, ``python -m loadtests.cli VERB``): the serving path never
-imports training code, torchtext or the measurement tooling, and a serving-only install (the image) has neither.
+`train` and `quantize` are handed to the training package in its own process (``python -m training``,
+``python -m training.quantize``): the serving path never imports training code or torchtext, and a serving-only
+install (the image) has neither. The measurement tooling (bench, loadtest, reliability) is not a product verb: it
+has its own command, `sentiment-lab` (``python -m loadtests``, loadtests/cli.py).
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
-from service.core.manifest import DEFAULT_MODEL_DIR  # not service.core.artifact: that imports torch
-
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import DEFAULT_MODEL_DIR, REPO
 
 
 def _add_model_arg(p: argparse.ArgumentParser) -> None:
@@ -36,9 +34,6 @@ def _add_model_arg(p: argparse.ArgumentParser) -> None:
 HANDED_OVER = {  # verb -> (package, module run with `python -m`, what it needs)
     "train": ("training", "training", "the training extra"),
     "quantize": ("training", "training.quantize", "the training extra"),
-    "bench": ("loadtests", "loadtests.cli", "the dev extra"),
-    "loadtest": ("loadtests", "loadtests.cli", "the dev extra"),
-    "reliability": ("loadtests", "loadtests.cli", "the dev extra"),
 }
 
 
@@ -54,8 +49,7 @@ def hand_over(verb: str, argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    verb_args = argv if module.startswith("training") else [verb, *argv]
-    os.execv(sys.executable, [sys.executable, "-m", module, *verb_args])
+    os.execv(sys.executable, [sys.executable, "-m", module, *argv])
     return 0  # not reached
 
 
@@ -113,7 +107,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="sentiment", description="Tweet sentiment: train, evaluate, score, serve, measure."
+        prog="sentiment",
+        description="Tweet sentiment: train, evaluate, score, serve. "
+        "Measurement (bench, loadtest, reliability) is `sentiment-lab` (python -m loadtests).",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -123,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="build a model's batch-invariant int8 variant (see `sentiment quantize --help`)",
         add_help=False,
     )
+
+    from service.batch.command import add_score_parser, batch_size_help
 
     ev = sub.add_parser("evaluate", help="metrics of a model on a labelled file, or its behavioural suite")
     ev.add_argument("--data", help="labelled file: SemEval TSV (id, label, text), CSV or JSONL")
@@ -135,10 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-cases", type=int, default=60, help="--behaviour: cases per test at most (default: 60)")
     ev.add_argument("--format", default=None, help="semeval | tsv | csv | jsonl (default: by extension)")
     ev.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
-    ev.add_argument("--batch-size", type=int, default=256, help="texts per model batch (default: 256)")
+    ev.add_argument("--batch-size", type=int, default=256, help=batch_size_help(256))
     _add_model_arg(ev)
-
-    from service.batch.command import add_score_parser
 
     add_score_parser(sub, _add_model_arg)
 
@@ -146,13 +142,6 @@ def build_parser() -> argparse.ArgumentParser:
     from service.api.serve import add_serve_args
 
     add_serve_args(sv)
-
-    for verb, text in (
-        ("bench", "measure model, scorer and HTTP throughput; write docs/benchmarks.md"),
-        ("loadtest", "headless locust run against 127.0.0.1 (bounded users and time)"),
-        ("reliability", "bad input, schema, overload, fault and security scenarios -> docs/reliability.md"),
-    ):
-        sub.add_parser(verb, help=f"{text} (see `sentiment {verb} --help`)", add_help=False)
     return p
 
 

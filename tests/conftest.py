@@ -1,4 +1,11 @@
-"""Shared fixtures: a tiny real model trained on a slice of the shared data, and a real server on a free port."""
+"""Shared fixtures: a tiny real model trained on a slice of the shared data, and a real server on a free port.
+
+Marker policy (docs/architecture.md, "Tests"): a test is `slow` when it trains a model, starts a server
+(`sentiment serve`, BentoML, locust), a Ray cluster, a browser or a container, or takes more than ~5 s on 2 cores.
+Mark such a test `@pytest.mark.slow`; a test that uses one of the `SLOW_FIXTURES` below (they train or serve) is
+marked here automatically. `make test-fast` runs the rest (``-m "not slow and not docker"``): the unit tests,
+one test file per module, in under a minute; `make test` runs everything.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.servers import serving
+from service.api.launcher import serving
+from service.core.paths import DEFAULT_MODEL_DIR, REPO
 
-REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
-DEFAULT_MODEL = REPO / "models" / "default"
+DEFAULT_MODEL = DEFAULT_MODEL_DIR
 TINY_TRAIN_ARGS = [
     "--split",
     "temporal",
@@ -35,6 +41,18 @@ TINY_TRAIN_ARGS = [
     "--int8",
     "--no-progress",
 ]
+
+
+SLOW_FIXTURES = frozenset(
+    {"tiny_model", "full_tiny_model", "final_tiny_model", "nan_model", "tiny_server", "splits_dir"}
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that use a fixture which trains or serves are `slow` (the marker policy above)."""
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 def train_tiny(out: Path, name: str = "tiny", extra: list[str] | None = None, base: list[str] | None = None) -> Path:

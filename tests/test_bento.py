@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.reference import clean_tweets
-from loadtests.servers import free_port, stop_group, wait_ready
+from service.api.launcher import free_port, stop_group, wait_ready
+from service.core.reference import clean_tweets
 from tests.conftest import DEFAULT_MODEL, REPO, running_server
 
 BENTOML = [sys.executable, "-m", "bentoml"]
@@ -59,6 +59,7 @@ def bento_server(env: dict[str, str], tag: str, cwd: Path, log: Path) -> Iterato
             stop_group(proc)
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_bento_holds_only_the_serving_code_and_the_model(bento: tuple[dict[str, str], Path]) -> None:
     _, path = bento
     src = path / "src"
@@ -82,6 +83,7 @@ def test_bento_holds_only_the_serving_code_and_the_model(bento: tuple[dict[str, 
     assert "torch==2.13.0" in requirements.splitlines()
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_bento_serve_answers_as_sentiment_serve(bento: tuple[dict[str, str], Path], tmp_path: Path) -> None:
     env, path = bento
     texts = [t.text for t in clean_tweets(64)]

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from loadtests.reference import (
+from service.core.reference import (
     Answer,
     answers_from_rows,
     clean_tweets,

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from loadtests.servers import free_port
-from tests.conftest import REPO
+from service.api.launcher import free_port
+from service.core.paths import REPO
 
 COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "docker" / "Dockerfile"
@@ -157,7 +157,7 @@ def test_healthcheck_script(tiny_server):
     reason="builds images (minutes): CI runs `make docker-e2e` as its own step; SENTIMENT_DOCKER_E2E=1 runs it here",
 )
 def test_docker_e2e():
-    proc = subprocess.run([sys.executable, "scripts/docker_e2e.py"], cwd=REPO, timeout=3600)
+    proc = subprocess.run([sys.executable, "-m", "scripts.docker_e2e"], cwd=REPO, timeout=3600)
     summary = json.loads((REPO / "build" / "docker-e2e" / "summary.json").read_text())
     assert proc.returncode == 0 and summary["ok"], summary
     assert summary["max_score_diff_vs_host_serve"] <= 1e-5 and summary["batch_files"] == 2

@@ -96,8 +96,8 @@ def test_a_model_that_fails_its_warm_up_is_not_served(tmp_path, tiny_model):
     import subprocess
     import sys
 
-    from loadtests.servers import free_port
-    from tests.conftest import REPO
+    from service.api.launcher import free_port
+    from service.core.paths import REPO
 
     broken = poisoned_model(tiny_model, tmp_path / "broken", float("nan"), min_tokens=1000)  # NaN for every text
     proc = subprocess.run(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
+
 PACKAGES = ("service", "training", "loadtests", "scripts", "tests")
 ADAPTERS = {
     "service/api/bentoml_adapter.py",

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from service.core.artifact import load_artifact
 from service.core.manifest import read_manifest
@@ -31,29 +30,12 @@ from training.calibration import fit_temperature, split_metrics
 from training.config import config_from_saved
 from training.data import load_splits
 from training.export import export
+from training.model import Ensemble
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-class Combined(nn.Module):
-    """Mean of member probabilities (TorchScript members), class bias and temperature on the log-mean."""
-
-    def __init__(self, members: list[torch.jit.ScriptModule], num_classes: int = 3) -> None:
-        super().__init__()
-        self.members = nn.ModuleList(members)
-        self.register_buffer("class_bias", torch.zeros(num_classes))
-        self.register_buffer("temperature", torch.ones(1))
-
-    @torch.jit.export
-    def logits(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([m(word_ids, sub_ids, lengths) for m in self.members], dim=0).mean(dim=0)  # (B, C)
-        return torch.log(probs.clamp(min=1e-8)) + self.class_bias
-
-    def forward(self, word_ids: torch.Tensor, sub_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.logits(word_ids, sub_ids, lengths) / self.temperature, dim=1)  # (B, C)
-
-
-def member_log_probs(model: Combined, texts: list[str], artifact_dir: Path) -> np.ndarray:
+def member_log_probs(model: Ensemble, texts: list[str], artifact_dir: Path) -> np.ndarray:
     """Unbiased log-mean probabilities (N, C) through the serving encoder."""
     art = load_artifact(artifact_dir, "cpu", require_binding=False)
     enc = Predictor(art).encode(texts)
@@ -71,7 +53,7 @@ def combine(member_dirs: list[Path], name: str, out_parent: Path) -> dict[str, A
         cfg.data_dir, cfg.val_fraction, cfg.test_fraction, cfg.split_seed, cfg.limit, protocol=cfg.split
     )
     members = [load_artifact(d, "cpu", require_binding=False).module for d in member_dirs]
-    model = Combined(members).eval()
+    model = Ensemble(members).eval()
     val_texts, test_texts = [e.text for e in splits.val], [e.text for e in splits.test]
     val_gold = np.array([e.label for e in splits.val])
     test_gold = torch.tensor([e.label for e in splits.test])

@@ -252,7 +252,7 @@ class SentimentRNN(nn.Module):
 class Ensemble(nn.Module):
     """Mean of the members' probabilities, calibrated by one temperature; exported as one TorchScript module."""
 
-    def __init__(self, members: list[SentimentRNN]) -> None:
+    def __init__(self, members: list[nn.Module]) -> None:  # SentimentRNNs, or exported TorchScript models (ensemble.py)
         super().__init__()
         self.members = nn.ModuleList(members)
         self.register_buffer("class_bias", torch.zeros(3))

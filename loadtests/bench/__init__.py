@@ -1,4 +1,4 @@
-"""`sentiment bench`: model, offline-scorer and HTTP benchmarks written to docs/benchmarks.md (+ JSON, PNG).
+"""`sentiment-lab bench`: model, offline-scorer and HTTP benchmarks written to build/bench/benchmarks.md (+ JSON, PNG).
 
 Everything here is measurement code: the service never imports it.
 """

@@ -4,7 +4,7 @@
 
 Starts the real server on 127.0.0.1 and a free port, polls ``/readyz`` every 20 ms, times the first
 ``/predict`` too, then stops it with SIGTERM (SIGKILL after 20 s). `measure_cold_start` is what a
-benchmark (`sentiment bench`) can call.
+benchmark (`sentiment-lab bench`) can call.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from loadtests.servers import free_port, stop_group
-
-REPO = Path(__file__).resolve().parents[2]
+from service.api.launcher import free_port, stop_group
+from service.core.paths import REPO
 
 
 def _status(url: str, data: bytes | None = None) -> int:

@@ -21,8 +21,9 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from loadtests.reference import clean_tweets
-from loadtests.servers import REPO, serving
+from service.api.launcher import serving
+from service.core.paths import REPO
+from service.core.reference import clean_tweets
 
 SHAPES = {"single-text": (1, 64), "64-text": (64, 8)}  # texts per request, connections
 

@@ -6,7 +6,7 @@
   i.e. everything `sentiment serve` does per request except the model: the served path's ceiling.
 
 ``SENTIMENT_BATCHING=true bentoml serve loadtests.bench.noop_service:NoopSentiment --port 3002``
-(`sentiment bench` starts them with the same environment as `sentiment serve`).
+(`sentiment-lab bench` starts them with the same environment as `sentiment serve`).
 """
 
 from __future__ import annotations
@@ -16,18 +16,15 @@ from typing import Annotated
 
 import bentoml
 from bentoml.validators import ContentType
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
-from service.api.middleware import ServiceMiddleware, middleware_options
+from service.api.hosting import HttpLayer, predict_api_options, text_type
 from service.api.settings import load_settings
-from service.api.state import ServiceState
-from service.api.validation import TEXT_PATTERN
 from service.core.schemas import Prediction, Scores
 
 settings = load_settings()
-STATE = ServiceState()
-
-Text = Annotated[str, StringConstraints(min_length=1, max_length=settings.max_text_chars, pattern=TEXT_PATTERN)]
+Text = text_type(settings)
+Texts = Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts)]  # type: ignore[valid-type]
 
 # Declaring the output's media type spares BentoML a JSON-schema build per response (see docs/benchmarks.md);
 # SENTIMENT_BENCH_PLAIN_OUTPUT=1 measures the service without it.
@@ -52,15 +49,8 @@ class NoopSentiment:
     def __is_ready__(self) -> bool:
         return True
 
-    @bentoml.api(
-        batchable=settings.batching,
-        max_batch_size=settings.max_batch_size,
-        max_latency_ms=settings.max_latency_ms,
-    )
-    def predict(
-        self,
-        texts: Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts)],
-    ) -> Output:
+    @bentoml.api(**predict_api_options(settings))
+    def predict(self, texts: Texts) -> Output:
         return [FIXED] * len(texts)
 
 
@@ -76,24 +66,17 @@ FIXED_ROW = FIXED.model_dump()
 )
 class NoopFastSentiment:
     def __init__(self) -> None:  # the middleware takes the hot path once a model is "loaded"
-        STATE.model_ready({"name": "noop"}, None, self.predict_batch)
+        LAYER.model_ready({"name": "noop"}, self.predict_batch)
 
     def __is_ready__(self) -> bool:
         return True
 
-    @bentoml.api(
-        batchable=settings.batching,
-        max_batch_size=settings.max_batch_size,
-        max_latency_ms=settings.max_latency_ms,
-    )
-    def predict(
-        self,
-        texts: Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts)],
-    ) -> Output:
+    @bentoml.api(**predict_api_options(settings))
+    def predict(self, texts: Texts) -> Output:
         return [FIXED] * len(texts)
 
     def predict_batch(self, texts: list[str]) -> list[dict]:
         return [FIXED_ROW] * len(texts)
 
 
-NoopFastSentiment.add_asgi_middleware(ServiceMiddleware, **middleware_options(settings, STATE))
+LAYER = HttpLayer(NoopFastSentiment, settings)

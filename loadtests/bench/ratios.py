@@ -1,4 +1,4 @@
-"""The ratios of one `sentiment bench` run (the goals of docs/benchmarks.md), and the side-by-side comparison:
+"""The ratios of one `sentiment-lab bench` run (the goals of docs/benchmarks.md), and the side-by-side comparison:
 the project, ``--no-batching`` and the hand-written Starlette peer against the model limit, for 1-, 16- and
 64-text requests."""
 

@@ -1,4 +1,4 @@
-"""docs/benchmarks.md (+ PNG plots) from the results of one `sentiment bench` run."""
+"""benchmarks.md (+ PNG plots) from the results of one `sentiment-lab bench` run, in its output folder."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`sentiment bench`: every measurement of docs/benchmarks.md in one run, same machine, same client.
+"""`sentiment-lab bench`: every measurement of docs/benchmarks.md in one run, same machine, same client.
 
 1. the model in-process: TorchScript forward texts/s by batch size and text length; the offline scorer;
 2. servers, one at a time, each hit by the closed-loop load generator (loadtests/bench/loadgen.py, its own
@@ -6,7 +6,8 @@
    requests: a bare Starlette echo (the raw ASGI ceiling), a no-op in the project's BentoML configuration,
    the real service with adaptive batching, and the real service with ``--no-batching``;
 3. latency of the batching service at 50% of its saturation throughput (paced load);
-4. the goal ratios, written to docs/benchmarks.md (+ benchmarks.json, PNG plots).
+4. the goal ratios, written to OUT/benchmarks.md (+ benchmarks.json, PNG plots; OUT: build/bench by default,
+   docs/ holds the run the README cites).
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ import torch
 from loadtests.bench import servers
 from loadtests.bench.ratios import KINDS, ratios
 from loadtests.bench.report import write_report
-from loadtests.servers import free_port
+from service.api.launcher import free_port
 from service.core.cores import cpu_cores
+from service.core.paths import DATA_DIR, REPO
+from service.core.semeval import folder_texts
 
-REPO = servers.REPO
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2017-task4a"
 MULTI, MID = KINDS["multi"], KINDS["mid"]  # texts per request in the multi-text runs
 
 
@@ -54,13 +55,8 @@ class Plan:
 
 
 def load_texts(data_dir: Path, limit: int = 20000) -> list[str]:
-    """Tweets from the shared SemEval TSV files (id, label, text), in a fixed order."""
-    texts: list[str] = []
-    for f in sorted(data_dir.glob("*.tsv")):
-        for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 3 and parts[2].strip() and len(parts[2]) <= 2000:
-                texts.append(parts[2])
+    """Tweets from the shared SemEval TSV files (id, label, text), `limit` evenly spaced ones in a fixed order."""
+    texts = folder_texts(data_dir)
     if not texts:
         raise FileNotFoundError(f"no SemEval .tsv files with texts under {data_dir}")
     step = max(1, len(texts) // limit)
@@ -205,7 +201,7 @@ def served_layout() -> dict[str, int]:
     return {"workers": s.workers, "model_calls": s.model_threads, "intra_op_threads": s.intra_op_threads}
 
 
-def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = DEFAULT_DATA) -> dict[str, Any]:
+def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = DATA_DIR) -> dict[str, Any]:
     from loadtests.bench.model_bench import forward_throughput, offline_scorer, thread_layouts
     from loadtests.bench.model_limit import run_model_limit
     from service.core.artifact import load_artifact
@@ -216,7 +212,7 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
     t_start = time.perf_counter()
     texts = load_texts(data_dir)
     res: dict[str, Any] = {
-        "command": "sentiment bench" + (" --quick" if quick else "") + f" --model {model}",
+        "command": "sentiment-lab bench" + (" --quick" if quick else "") + f" --model {model}",
         "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "plan": plan.__dict__,

@@ -1,6 +1,6 @@
 """Batch-scoring benchmark: scorer throughput vs raw TorchScript forward, and peak RSS vs input size.
 
-    python -m loadtests.bench.scoring --model models/default            # writes docs/batch-scoring-bench.{md,json}
+    python -m loadtests.bench.scoring --model models/default  # writes build/bench/batch-scoring-bench.{md,json}
     python -m loadtests.bench.scoring --model build/dry/dry --rows 20000 --rss-rows 10000 1000000
 
 * **throughput ratio**: `sentiment score` end to end (read JSONL, tokenise, encode, length-sort, forward, write
@@ -9,7 +9,7 @@
   Goal: >= 0.8.
 * **peak RSS**: the job run in a fresh process on 10k and 1M rows (``ru_maxrss`` of the child). Goal: flat.
 
-`run_bench()` is the function a future ``sentiment bench`` calls.
+`run_bench()` is the function a future ``sentiment-lab bench`` calls.
 """
 
 from __future__ import annotations
@@ -25,19 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = REPO.parent / "shared" / "data" / "semeval2017-task4a"
+from service.core.paths import DATA_DIR, REPO
+from service.core.semeval import folder_texts
 
 
-def tweets(data_dir: Path = DEFAULT_DATA, limit: int = 50_000) -> list[str]:
+def tweets(data_dir: Path = DATA_DIR, limit: int = 50_000) -> list[str]:
     """Real tweets for the benchmark corpus (the SemEval files; synthetic texts if they are absent)."""
-    from service.batch.readers import read_records
-
-    out: list[str] = []
-    for f in sorted(data_dir.glob("*.tsv")) if data_dir.is_dir() else []:
-        out.extend(r.text for r in read_records(str(f), "semeval") if not r.error and r.text)
-        if len(out) >= limit:
-            break
+    out = folder_texts(data_dir)[:limit]
     if not out:
         words = [
             "good",
@@ -146,10 +140,10 @@ def run_bench(
     window: int = 4096,
     threads: tuple[int, ...] = (1, 0),
     work_dir: str | Path = REPO / "build" / "bench-scoring",
-    docs_dir: str | Path | None = REPO / "docs",
+    docs_dir: str | Path | None = REPO / "build" / "bench",
     rss_model_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Run the benchmark; write docs/batch-scoring-bench.{md,json} when `docs_dir` is set. 0 threads = default."""
+    """Run the benchmark; write batch-scoring-bench.{md,json} to `docs_dir` when set. 0 threads = default."""
     import torch
 
     model_dir, work_dir = Path(model_dir), Path(work_dir)
@@ -245,7 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--window", type=int, default=4096)
     p.add_argument("--threads", type=int, nargs="*", default=[1, 0], help="torch threads to try (0 = default)")
-    p.add_argument("--docs", default=str(REPO / "docs"), help="where to write the report ('' = do not write)")
+    p.add_argument(
+        "--docs",
+        default=str(REPO / "build" / "bench"),
+        help="where to write the report (default: build/bench; docs/ holds the cited run; '' = do not write)",
+    )
     a = p.parse_args(argv)
     result = run_bench(
         a.model,

@@ -8,9 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from loadtests.servers import launched, serve_command
-
-REPO = Path(__file__).resolve().parent.parent.parent
+from service.api.launcher import launched, serve_command
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Reliability and security proof layer: reusable scenarios that attack a real `sentiment serve` on 127.0.0.1.
 
 Each module is one family of scenarios and returns plain figures (counts, seconds, bytes) that the tests
-assert on and `sentiment reliability` writes to ``docs/reliability.md``:
+assert on and `sentiment-lab reliability` writes to ``build/reliability.md`` (docs/reliability.md: the cited run):
 
 * `rawhttp`   - a raw-socket HTTP/1.1 client (invalid UTF-8, wrong methods, chunked or truncated bodies);
 * `server`    - start/stop a real server on a free port and inspect its process tree;

@@ -18,7 +18,8 @@ from typing import Any
 import aiohttp
 
 from loadtests.reliability.overload import Sample, request_body, send_one
-from loadtests.reliability.server import REPO, Server, http_status
+from loadtests.reliability.server import Server, http_status
+from service.core.paths import REPO
 
 
 class _Load:

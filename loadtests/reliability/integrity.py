@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loadtests.reliability.server import REPO
 from service.core.artifact import load_artifact
 from service.core.manifest import MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, ModelLoadError, sha256_file
+from service.core.paths import REPO
 
 SENTINEL_NAME = "unpickled-by-the-loader"
 

@@ -1,4 +1,4 @@
-"""docs/reliability.md and its JSON twin from the scenario results of `sentiment reliability run`."""
+"""docs/reliability.md and its JSON twin from the scenario results of `sentiment-lab reliability run`."""
 
 from __future__ import annotations
 
@@ -242,13 +242,13 @@ COMMANDS = """
 
 ```bash
 # every scenario, bounded (a few minutes on 2 cores); writes docs/reliability.md and docs/reliability.json
-sentiment reliability --model models/default --other-model build/other
+sentiment-lab reliability --model models/default --other-model build/other
 # only some scenarios
-sentiment reliability --scenarios badinput,schema,security --generated 1000 --schema-examples 100
+sentiment-lab reliability --scenarios badinput,schema,security --generated 1000 --schema-examples 100
 # the long overload run (3x saturation for 2 minutes), kept out of the test suite
-sentiment reliability --scenarios overload --overload-seconds 120 --out build/overload.md --json build/overload.json
+sentiment-lab reliability --scenarios overload --overload-seconds 120 --out build/overload.md --json build/overload.json
 # pip-audit of the whole environment instead of the pinned runtime dependencies
-sentiment reliability --scenarios audit --full-audit --out build/audit.md --json build/audit.json
+sentiment-lab reliability --scenarios audit --full-audit --out build/audit.md --json build/audit.json
 # the same scenarios as tests (slow ones included)
 python -m pytest tests/service/test_reliability_*.py tests/service/test_fuzz_*.py
 ```

@@ -1,4 +1,4 @@
-"""`sentiment reliability run`: every scenario against real servers on 127.0.0.1, then the report.
+"""`sentiment-lab reliability run`: every scenario against real servers on 127.0.0.1, then the report.
 
 Each scenario gets its own server where it changes the server (API key, tight limits, kill, SIGTERM); a scenario
 that raises is recorded with its error and the others still run.

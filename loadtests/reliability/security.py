@@ -17,7 +17,7 @@ from typing import Any
 
 from loadtests.reliability.badinput_cases import JSON, VALID
 from loadtests.reliability.rawhttp import build_request, request, send
-from loadtests.reliability.server import REPO
+from service.core.paths import REPO
 
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 API_PATHS = frozenset({"/predict", "/explain", "/model"})

@@ -1,22 +1,20 @@
-"""Start a real `sentiment serve` on 127.0.0.1 and a free port, and look at its process tree."""
+"""A real `sentiment serve` on 127.0.0.1 and a free port (service/api/launcher.py), and its process tree."""
 
 from __future__ import annotations
 
 import contextlib
-import subprocess
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
-from loadtests.servers import serve_command, serving, stop_group
+from service.api.launcher import Launched, serving
 
-__all__ = ["Server", "http_status", "running", "serve_command", "stop"]
-
-REPO = Path(__file__).resolve().parent.parent.parent
+__all__ = ["Server", "http_status", "running"]
 
 
 def http_status(url: str, timeout: float = 2.0) -> int | None:
@@ -30,16 +28,8 @@ def http_status(url: str, timeout: float = 2.0) -> int | None:
         return None
 
 
-@dataclass
-class Server:
-    url: str
-    host: str
-    port: int
-    proc: subprocess.Popen[bytes]
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+class Server(Launched):
+    """A launched server, seen as the tree of processes BentoML runs (a supervisor and its workers)."""
 
     def tree(self) -> list[psutil.Process]:
         """The server process and all its descendants (BentoML runs workers as children)."""
@@ -69,19 +59,8 @@ class Server:
         return total
 
 
-def stop(proc: subprocess.Popen[bytes], grace: float = 20.0) -> int:
-    """SIGTERM the server's process group, then SIGKILL after `grace` seconds; returns the exit code."""
-    return stop_group(proc, grace)
-
-
 @contextmanager
-def running(
-    model_dir: Path | str,
-    *args: str,
-    env: dict[str, str] | None = None,
-    log_path: Path | None = None,
-    ready_timeout: float = 120.0,
-) -> Iterator[Server]:
-    """`sentiment serve` on 127.0.0.1 and a free port, in its own process group; always stopped afterwards."""
-    with serving(model_dir, *args, env=env, log_path=log_path, ready_timeout=ready_timeout) as s:
-        yield Server(s.url, s.host, s.port, s.proc)
+def running(model_dir: Path | str, *args: str, **launch: Any) -> Iterator[Server]:
+    """`sentiment serve` of `model_dir` with `args` (`launch`: the keywords of `serving`); always stopped."""
+    with serving(model_dir, *args, **launch) as s:
+        yield Server(s.url, s.host, s.port, s.proc, s.start_s)

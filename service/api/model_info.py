@@ -25,6 +25,7 @@ class ModelInfo(BaseModel):
     precision: str = Field(description="weights in use: fp32 | int8 (SENTIMENT_PRECISION)")
     torch_threads: int
     batching: dict[str, Any]
+    limits: dict[str, int] = Field(description="per request: max_texts, max_text_chars, max_body_bytes")
     loaded_at: str
 
 
@@ -58,6 +59,11 @@ def model_info(artifact: Artifact, settings: ServiceSettings, torch_threads: int
             "model_threads": settings.model_threads,
             "fast_path": settings.fast_path,
             "max_batch_wait_ms": settings.max_batch_wait_ms,
+        },
+        limits={
+            "max_texts": settings.max_texts,
+            "max_text_chars": settings.max_text_chars,
+            "max_body_bytes": settings.max_body_bytes,
         },
         loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
     ).model_dump()

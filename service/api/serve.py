@@ -15,37 +15,47 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from service.core.paths import REPO
 
-# flag dest -> (settings field, type, help)
-FLAGS: dict[str, tuple[str, type, str]] = {
-    "model": ("model_dir", str, "model directory (default: models/default)"),
-    "host": ("host", str, "bind address (default: 127.0.0.1; 0.0.0.0 exposes it to the network)"),
-    "port": ("port", int, "port (default: 3000)"),
-    "workers": (
-        "workers",
-        int,
-        "worker processes, each with its own event loop and batch queue (default: 0 = one per core, <= 4; GPU: 1)",
-    ),
-    "threads": ("threads", int, "torch intra-op threads per model call (default: 0 = sized from the cores)"),
-    "model_threads": ("model_threads", int, "model calls a worker runs at once (default: 0 = one per CPU core)"),
-    "device": ("device", str, "auto | cpu | cuda | cuda:N (default: auto = CUDA when available)"),
-    "precision": ("precision", str, "fp32 | int8 (default: fp32; int8: CPU only, faster, see docs)"),
-    "max_batch_size": ("max_batch_size", int, "texts per model batch (default: 256)"),
-    "max_latency_ms": ("max_latency_ms", int, "batcher latency budget in ms (default: 2000)"),
-    "max_batch_wait_ms": ("max_batch_wait_ms", float, "longest wait to fill a batch while idle, ms (default: 5)"),
-    "max_texts": ("max_texts", int, "texts per request (default: 256)"),
-    "cpu_chunk": ("cpu_chunk", int, "texts per model forward call on a CPU (default: 64)"),
-    "max_text_chars": ("max_text_chars", int, "characters per text (default: 2000)"),
-    "max_body_bytes": ("max_body_bytes", int, "request body limit in bytes (default: 1048576)"),
-    "max_concurrency": ("max_concurrency", int, "API requests in flight before 429 (default: 256)"),
-    "timeout": ("timeout_s", int, "request timeout in seconds (default: 30)"),
-    "api_key": ("api_key", str, "require 'Authorization: Bearer KEY' (default: none; prefer SENTIMENT_API_KEY)"),
+# flag dest -> settings field: the flag's type, default and help are the field's (service/api/settings.py)
+FLAGS: dict[str, str] = {
+    "model": "model_dir",
+    "host": "host",
+    "port": "port",
+    "workers": "workers",
+    "threads": "threads",
+    "model_threads": "model_threads",
+    "device": "device",
+    "precision": "precision",
+    "max_batch_size": "max_batch_size",
+    "max_latency_ms": "max_latency_ms",
+    "max_batch_wait_ms": "max_batch_wait_ms",
+    "max_texts": "max_texts",
+    "cpu_chunk": "cpu_chunk",
+    "max_text_chars": "max_text_chars",
+    "max_body_bytes": "max_body_bytes",
+    "max_concurrency": "max_concurrency",
+    "timeout": "timeout_s",
+    "api_key": "api_key",
 }
 
 
+def flag_of(field: str) -> tuple[type, str]:
+    """The argparse type and help of the flag of settings `field`: its description, default and variable."""
+    from service.api.settings import ServiceSettings
+
+    info = ServiceSettings.model_fields[field]
+    default = info.default
+    if isinstance(default, Path) and default.is_relative_to(REPO):
+        default = default.relative_to(REPO)
+    typ = info.annotation if info.annotation in (int, float) else str
+    shown = "none" if default is None else default
+    return typ, f"{info.description} (default: {shown}; SENTIMENT_{field.upper()})"  # type: ignore[return-value]
+
+
 def add_serve_args(p: argparse.ArgumentParser) -> None:
-    for dest, (_, typ, help_) in FLAGS.items():
+    for dest, field in FLAGS.items():
+        typ, help_ = flag_of(field)
         p.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=typ, default=None, help=help_)
     p.add_argument("--no-batching", action="store_true", help="serve the same model without adaptive batching")
     p.add_argument("--no-access-log", action="store_true", help="no JSON access-log line per request")
@@ -58,7 +68,7 @@ def add_serve_args(p: argparse.ArgumentParser) -> None:
 
 def settings_env(args: argparse.Namespace) -> dict[str, str]:
     env: dict[str, str] = {}
-    for dest, (field, _, _) in FLAGS.items():
+    for dest, field in FLAGS.items():
         value = getattr(args, dest, None)
         if value is not None:
             env[f"SENTIMENT_{field.upper()}"] = str(value)

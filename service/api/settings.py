@@ -11,7 +11,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.core.cores import cpu_cores
+from service.core.cores import CPU_CHUNK, cpu_cores
 from service.core.manifest import DEFAULT_MODEL_DIR
 
 MAX_AUTO_WORKERS = 4  # measured on 2 cores only; each worker holds its own model copy (~480 MB RSS on the CPU)
@@ -44,7 +44,7 @@ class ServiceSettings(BaseSettings):
         description="model weights: fp32 | int8 (CPU only, ~1.7x faster, scores move <= ~0.01 with batch contents)",
     )
     host: str = Field("127.0.0.1", description="bind address (0.0.0.0 only when asked, e.g. in a container)")
-    port: int = Field(3000, ge=1, le=65535)
+    port: int = Field(3000, ge=1, le=65535, description="port to listen on")
     workers: int = Field(
         0,
         ge=0,
@@ -73,7 +73,7 @@ class ServiceSettings(BaseSettings):
         True, description="serve valid /predict bodies through the lean hot path into BentoML's batcher (fastpath.py)"
     )
     cpu_chunk: int = Field(
-        64,
+        CPU_CHUNK,
         ge=1,
         description="texts per model forward call on a CPU (a batch is cut into length-sorted chunks of this size)",
     )
@@ -81,7 +81,7 @@ class ServiceSettings(BaseSettings):
     max_text_chars: int = Field(2000, ge=1, description="characters (code points) per text")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="request body limit, checked before parsing")
     max_concurrency: int = Field(256, ge=1, description="API requests in flight (all workers); more get 429")
-    timeout_s: int = Field(30, ge=1, description="request timeout (504 past it)")
+    timeout_s: int = Field(30, ge=1, description="request timeout in seconds (504 past it)")
     api_key: SecretStr | None = Field(None, description="when set, API requests need 'Authorization: Bearer <key>'")
     access_log: bool = Field(True, description="one JSON access-log line per request on stderr")
     explain_max_tokens: int = Field(64, ge=1, description="tokens occluded by /explain (the model reads at most 64)")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from service.batch.job import JobOptions
+from service.core.cores import CPU_CHUNK
 
 EPILOG = """examples:
   sentiment score tweets.jsonl -o scored.jsonl
@@ -46,7 +47,7 @@ def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser]
     )
     sc.add_argument("--text-field", default="text", help="column/key with the text (default: text)")
     sc.add_argument("--id-field", default="id", help="column/key with the row id (default: id, else the row number)")
-    sc.add_argument("--batch-size", type=int, default=d.batch_size, help=f"texts per forward (default: {d.batch_size})")
+    sc.add_argument("--batch-size", type=int, default=d.batch_size, help=batch_size_help(d.batch_size, via_api=True))
     sc.add_argument(
         "--window", type=int, default=d.window, help=f"rows sorted, scored and committed together (default: {d.window})"
     )
@@ -72,18 +73,18 @@ def _same_file(a: str, b: str) -> bool:
     return a != "-" and b != "-" and Path(a).resolve() == Path(b).resolve()
 
 
+def batch_size_help(default: int, via_api: bool = False) -> str:
+    """What --batch-size does, as Predictor does it: a CPU forward holds at most CPU_CHUNK texts."""
+    api = "; with --via-api, texts per request (at most the server's max_texts)" if via_api else ""
+    return (
+        f"texts per model forward on a GPU (default: {default}); a CPU forward holds at most {CPU_CHUNK} of them{api}"
+    )
+
+
 def job_options(args: argparse.Namespace) -> JobOptions:
     """The job as the flags describe it: built once, handed to whichever engine runs it."""
-    return JobOptions(
-        fmt=args.format,
-        text_field=args.text_field,
-        id_field=args.id_field,
-        window=args.window,
-        on_error=args.on_error,
-        resume=args.resume,
-        restart=args.restart,
-        progress=not args.no_progress,
-    )
+    as_given = ("text_field", "id_field", "window", "on_error", "resume", "restart")  # flag name = option name
+    return JobOptions(fmt=args.format, progress=not args.no_progress, **{k: getattr(args, k) for k in as_given})
 
 
 def _refusal(args: argparse.Namespace) -> str | None:
@@ -113,9 +114,8 @@ def run_score(args: argparse.Namespace) -> int:
     if args.via_api:
         from service.batch.engines.api import score_file_via_api
 
-        batch = min(args.batch_size, 256)
-        summary = score_file_via_api(
-            args.via_api, args.input, args.output, options, batch_size=batch, api_key=args.api_key
+        summary = score_file_via_api(  # requests of at most the server's max_texts (GET /model)
+            args.via_api, args.input, args.output, options, batch_size=args.batch_size, api_key=args.api_key
         )
     elif args.engine == "ray":
         from service.batch.engines.ray import score_with_ray

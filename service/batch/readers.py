@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from service.core.records import Record, check_text
-from service.core.semeval import looks_like_semeval, open_text, parse_semeval
+from service.core.records import Record, mark_bad_text
+from service.core.semeval import looks_like_semeval, parse_semeval
+from service.core.textfile import open_text
 
 FORMATS = ("semeval", "tsv", "csv", "jsonl", "txt", "parquet")
 
@@ -103,7 +104,7 @@ def _read_delimited(f: IO[str], delimiter: str, text_field: str, id_field: str) 
             rec.error = f"line {line_no}: {len(row)} fields, the header has {len(header)}"
         if "label" in fields:
             rec.label = str(fields["label"]).strip().lower() or None
-        yield check_text(rec)
+        yield mark_bad_text(rec)
         index += 1
 
 
@@ -138,7 +139,7 @@ def _read_jsonl(f: IO[str], text_field: str, id_field: str) -> Iterator[Record]:
             label.strip().lower() if isinstance(label, str) else None,
             obj,
         )
-        yield check_text(rec)
+        yield mark_bad_text(rec)
         index += 1
 
 
@@ -148,7 +149,7 @@ def _read_txt(f: IO[str]) -> Iterator[Record]:
         text = line.rstrip("\r\n")
         if not text.strip():
             continue
-        yield check_text(Record(index, line_no, str(line_no), text, None, {"line": line_no}))
+        yield mark_bad_text(Record(index, line_no, str(line_no), text, None, {"line": line_no}))
         index += 1
 
 
@@ -174,7 +175,7 @@ def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Record]
                 label.strip().lower() if isinstance(label, str) else None,
                 row,
             )
-            yield check_text(rec)
+            yield mark_bad_text(rec)
             index += 1
 
 

@@ -27,7 +27,6 @@ import torch
 
 from service.core.features import Encoder, FeatureConfig
 from service.core.manifest import (
-    DEFAULT_MODEL_DIR,
     FORMAT_VERSION,
     INT8_FILE,
     INT8_RECORD,
@@ -40,6 +39,7 @@ from service.core.manifest import (
     read_manifest,
     sha256_file,
 )
+from service.core.paths import DEFAULT_MODEL_DIR
 from service.core.tokenizer import KNOWN_VERSIONS, TOKENIZER_VERSION, Tokenizer, TokenizerOptions
 
 PRECISIONS = ("fp32", "int8")
@@ -83,11 +83,6 @@ class Artifact:
         self.device = device
         self.precision = precision  # the weights actually loaded: fp32 | int8
         self.variant = variant  # the int8 variant's record when precision is int8
-
-    @property
-    def weights_file(self) -> str:
-        """The file the loaded weights came from: model.pt, or the int8 variant's file."""
-        return self.variant["file"] if self.variant else MODEL_FILE
 
     @property
     def weights_sha256(self) -> str:

@@ -69,8 +69,9 @@ class Encoded:
 
 
 class Encoder:
-    """Tokenise, numericalise and pad. `itos` is the vocabulary (index -> token) stored with the model; `tokenizer`
-    the one the model was trained with (default: every option off, as tweet-v1)."""
+    """Tokenise, cut to `max_len` tokens and numericalise one text into unpadded ids (`Encoded`); `collate` pads a
+    batch of them. `itos` is the vocabulary (index -> token) stored with the model; `tokenizer` the one the model was
+    trained with (default: every option off, as tweet-v1)."""
 
     def __init__(self, itos: Sequence[str], cfg: FeatureConfig, tokenizer: Tokenizer | None = None) -> None:
         if len(itos) < 2 or itos[PAD_ID] != PAD or itos[UNK_ID] != UNK:

@@ -12,13 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from service.core.paths import DEFAULT_MODEL_DIR  # noqa: F401  (re-exported: the CLI's default --model)
+
 FORMAT_VERSION = 1
 MODEL_FILE, VOCAB_FILE, MANIFEST_FILE = "model.pt", "vocab.json", "manifest.json"
 INT8_FILE, INT8_RECORD = "model-int8.pt", "model-int8.json"
 WORDS_FILE = "words.json"  # word -> corpus count, for the tokenizer options that need it (service.core.tokenizer)
 EMOJI_FILE = "emoji.json"  # emoji -> replacement tokens, for the tokenizer's emoji option (tweet-v3)
 VOCAB_BINDING = "vocab.sha256"  # stored inside model.pt (_extra_files): ties the weights to their vocabulary
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "default"
 MODEL_INPUTS = "forward(word_ids int64 (B,T), sub_ids int64 (B,T,S), lengths int64 (B,)) -> probs (B,3)"
 
 

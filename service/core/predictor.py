@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from service.core.artifact import Artifact
+from service.core.cores import CPU_CHUNK
 from service.core.features import Encoded, collate
 from service.core.schemas import Prediction
 
-CPU_CHUNK = 64  # texts per forward call on a CPU (fastest of 16/32/64/128/256 for the 1x128 BiLSTM, fp32 and int8)
 PROB_SUM_ATOL = 1e-3  # a probability row must sum to 1 within this
 
 Forward = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]  # (B,T) (B,T,S) (B,) -> (B, C)

@@ -41,7 +41,7 @@ def partition(records: Sequence[Record]) -> tuple[list[Record], list[Record]]:
     return good, bad
 
 
-def check_text(rec: Record) -> Record:
+def mark_bad_text(rec: Record) -> Record:
     """Mark a record bad (with its line number) when its text is missing, not a string, not UTF-8 or empty."""
     if rec.error:
         return rec

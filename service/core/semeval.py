@@ -8,15 +8,13 @@ raised: it comes out as a `Record` with `error` set and its line number.
 
 from __future__ import annotations
 
-import gzip
-import io
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
 
 from service.core.labels import LABELS
-from service.core.records import Record, check_text
+from service.core.records import Record, mark_bad_text
+from service.core.textfile import open_text
 
 _JSON_ESCAPE_RE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
 
@@ -66,17 +64,16 @@ def parse_semeval(lines: Iterable[str], start_line: int = 1) -> Iterator[Record]
         )
         if label not in LABELS:
             rec.error = f"line {line_no}: label {parts[1]!r} is not one of {', '.join(LABELS)}"
-        yield check_text(rec)
-
-
-def open_text(path: str | Path) -> IO[str]:
-    """A text file (``.gz`` decompressed) as UTF-8, undecodable bytes kept through ``surrogateescape``."""
-    p = Path(path)
-    raw: IO[bytes] = gzip.open(p, "rb") if p.name.lower().endswith(".gz") else open(p, "rb")
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        yield mark_bad_text(rec)
 
 
 def read_semeval(path: str | Path) -> Iterator[Record]:
     """The records of one SemEval file (plain or ``.gz``)."""
     with open_text(path) as f:
         yield from parse_semeval(f)
+
+
+def folder_texts(folder: str | Path) -> list[str]:
+    """The text of every valid row of the SemEval ``*.tsv`` files in `folder`, files in name order ([] when the
+    folder has none): the tweets the benchmarks and load tests send."""
+    return [r.text for f in sorted(Path(folder).glob("*.tsv")) for r in read_semeval(f) if not r.bad and r.text]

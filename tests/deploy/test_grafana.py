@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import DEFAULT_MODEL, REPO, running_server
@@ -46,6 +47,7 @@ def post(url: str, body: bytes) -> int:
         return e.code
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_every_dashboard_metric_is_exported() -> None:
     want = wanted(queries(DASHBOARD))
     assert len(want) >= 10 and any(n.startswith("bentoml_") for n in want)

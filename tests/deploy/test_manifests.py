@@ -25,7 +25,7 @@ import yaml
 
 from service.api.settings import ServiceSettings
 from service.cli import build_parser
-from tests.conftest import REPO
+from service.core.paths import REPO
 
 K8S = REPO / "deploy" / "k8s"
 BASE = K8S / "base"

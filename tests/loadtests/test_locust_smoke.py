@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from service.core.paths import REPO
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["mixed", "spike"])
 def test_locust_smoke_run_writes_stats_and_summary(tiny_server: str, tmp_path: Path, scenario: str) -> None:
-    cmd = [sys.executable, "-m", "service.cli", "loadtest", "--url", tiny_server, "--users", "4"]
+    cmd = [sys.executable, "-m", "loadtests", "loadtest", "--url", tiny_server, "--users", "4"]
     cmd += ["--spawn-rate", "4", "--run-time", "4", "--scenario", scenario, "--out", str(tmp_path)]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
@@ -30,7 +30,7 @@ def test_locust_smoke_run_writes_stats_and_summary(tiny_server: str, tmp_path: P
 
 
 def test_loadtest_refuses_non_loopback_and_unbounded_runs(tmp_path: Path) -> None:
-    base = [sys.executable, "-m", "service.cli", "loadtest", "--out", str(tmp_path)]
+    base = [sys.executable, "-m", "loadtests", "loadtest", "--out", str(tmp_path)]
     for extra, msg in (
         (["--url", "http://example.com:3000"], "loopback only"),
         (["--url", "http://127.0.0.1:9", "--users", "100000"], "--users must be"),

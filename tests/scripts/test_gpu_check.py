@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / "scripts" / "gpu_check.py"
+from service.core.paths import REPO
 
 
 def _run(*args: str, timeout: float = 420) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "scripts.gpu_check", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -72,6 +71,7 @@ def test_quick_cpu_check_passes_with_real_figures(tmp_path: Path) -> None:
     assert "## serve — ok" in md and "## train — ok" in md and "FAILED" not in md
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_a_failing_step_is_recorded_and_fails_the_run(tmp_path: Path) -> None:
     proc = _run(
         "--device", "cpu", "--quick", "--steps", "facts,load", "--model", str(tmp_path / "nope"), "--out", str(tmp_path)

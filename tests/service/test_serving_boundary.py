@@ -5,7 +5,7 @@ import subprocess
 import sys
 import textwrap
 
-from tests.conftest import REPO
+from service.core.paths import REPO
 
 BLOCKER = textwrap.dedent("""
     import importlib.abc, sys

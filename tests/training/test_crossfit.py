@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from service.core.artifact import load_artifact
+from service.core.paths import DATA_DIR
 from service.core.predictor import Predictor
-from tests.conftest import DATA_DIR
 from training.crossfit import cross_fitted, temporal_folds
 from training.data import TEMPORAL_FILE
 

@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from service.batch.readers import read_records
-from tests.conftest import DATA_DIR
+from service.core.paths import DATA_DIR
 from training.data import TEMPORAL_FILE, id_half, load_pool, load_splits, split_pool, write_tsv
 
 

@@ -20,19 +20,14 @@ def make_model():
     return SentimentRNN(len(ITOS), cfg).eval(), cfg
 
 
+def export_m(model, cfg, out, metrics):
+    """The model as artifact "m" v1, checked against the eager model on TEXTS."""
+    return export(model, ITOS, cfg, out, name="m", version="v1", metrics=metrics, data_info={}, parity_texts=TEXTS)
+
+
 def test_export_writes_verified_artifact_matching_eager(tmp_path):
     model, cfg = make_model()
-    out = export(
-        model,
-        ITOS,
-        cfg,
-        tmp_path / "m",
-        name="m",
-        version="v1",
-        metrics={"test": {"avg_recall": 0.5}},
-        data_info={},
-        parity_texts=TEXTS,
-    )
+    out = export_m(model, cfg, tmp_path / "m", {"test": {"avg_recall": 0.5}})
     manifest = json.loads((out / MANIFEST_FILE).read_text())
     assert manifest["files"][MODEL_FILE] == sha256_file(out / MODEL_FILE)
     assert manifest["files"][VOCAB_FILE] == sha256_file(out / VOCAB_FILE)
@@ -49,16 +44,6 @@ def test_export_refuses_when_serving_disagrees_and_writes_nothing(tmp_path, monk
     real = ex.eager_probs
     monkeypatch.setattr(ex, "eager_probs", lambda *a: real(*a) + 0.01)  # simulate train/serve skew
     with pytest.raises(ExportParityError, match="differs from eager"):
-        export(
-            model,
-            ITOS,
-            cfg,
-            tmp_path / "m",
-            name="m",
-            version="v1",
-            metrics={},
-            data_info={},
-            parity_texts=TEXTS,
-        )
+        export_m(model, cfg, tmp_path / "m", {})
     assert not (tmp_path / "m").exists()
     assert list(tmp_path.iterdir()) == []

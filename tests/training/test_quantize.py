@@ -15,8 +15,8 @@ import torch
 
 from service.core.artifact import load_artifact
 from service.core.manifest import INT8_FILE, INT8_RECORD, MANIFEST_FILE, ModelLoadError
+from service.core.paths import REPO
 from service.core.predictor import Predictor
-from tests.conftest import REPO
 from tests.service.api.test_app import make_texts
 from training.quantize import add_int8_variant, eager_from_artifact
 
@@ -116,6 +116,7 @@ def test_tampered_or_foreign_int8_files_and_impossible_requests_are_refused(mode
         load_artifact(model_copy, "cpu", precision="int8")
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_a_single_network_exported_before_ensembles_is_rebuilt_as_one(tmp_path: Path):
     """Manifests written before --members / --fp16-embeddings existed lack those keys: the eager model must be the
     single float32 network they describe, not today's default ensemble."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torchtext
 
-from loadtests.reference import clean_tweets
+from service.core.reference import clean_tweets
 from service.core.tokenizer import Tokenizer
 from training.vocab import SPECIALS, counted_itos
 

@@ -9,10 +9,6 @@ Overload answers (429, 503) are retried with backoff; any other failure stops th
 
 from __future__ import annotations
 
-import json
-import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,9 +17,8 @@ import numpy as np
 from service.batch.engines.local import score_file
 from service.batch.job import JobOptions
 from service.batch.rows import ScoreSummary, ScoringError
+from service.client import APIError, SentimentClient
 from service.core.labels import LABELS
-
-MAX_TEXT_CHARS = 2000  # the service's default per-text limit; the model reads at most 64 tokens anyway
 
 
 class ApiScorer:
@@ -36,47 +31,41 @@ class ApiScorer:
         timeout_s: float = 60.0,
         retries: int = 5,
     ) -> None:
-        self.url = url.rstrip("/")
+        self.client = SentimentClient(url, api_key=api_key, timeout=timeout_s, retries=retries)
+        self.url = self.client.url
         self.batch_size = batch_size
         self.concurrency = concurrency
-        self.timeout_s = timeout_s
-        self.retries = retries
-        self.headers = {"Content-Type": "application/json"}
-        if api_key:
-            self.headers["Authorization"] = f"Bearer {api_key}"
+        self.max_text_chars: int | None = None  # the server's limits, from GET /model before the first batch
+        self.fitted = False
         self.labels = list(LABELS)
         self.version = f"api:{self.url}"
 
     def fingerprint(self) -> dict[str, Any]:
         return {"name": "api", "version": self.version, "sha256": None}
 
+    def _fit_to_server(self) -> None:
+        """Requests within the server's limits: at most `max_texts` texts of at most `max_text_chars` characters
+        (longer texts are cut; the model reads at most 64 tokens anyway)."""
+        limits = self._call(self.client.model).get("limits") or {}  # a server without the field: no limits known
+        self.max_text_chars = limits.get("max_text_chars")
+        self.batch_size = min(self.batch_size, limits.get("max_texts") or self.batch_size)
+        self.fitted = True
+
+    def _call(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except APIError as e:
+            raise ScoringError(f"{self.url} answered {e.status}: {e.message}" if e.status else str(e)) from e
+
     def _post(self, texts: list[str]) -> list[dict[str, Any]]:
-        body = json.dumps({"texts": [t[:MAX_TEXT_CHARS] for t in texts]}).encode()
-        delay = 0.5
-        for attempt in range(self.retries + 1):
-            req = urllib.request.Request(self.url + "/predict", data=body, headers=self.headers, method="POST")
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout_s) as r:
-                    out = json.loads(r.read())
-                break
-            except urllib.error.HTTPError as e:
-                detail = e.read()[:300].decode("utf-8", "replace")
-                if e.code in (429, 503) and attempt < self.retries:
-                    time.sleep(delay)
-                    delay *= 2
-                    continue
-                raise ScoringError(f"{self.url}/predict answered {e.code}: {detail}") from e
-            except (urllib.error.URLError, OSError) as e:
-                raise ScoringError(f"cannot reach {self.url}/predict: {e}") from e
-        if not isinstance(out, list) or len(out) != len(texts):
-            n = len(out) if isinstance(out, list) else type(out).__name__
-            raise ScoringError(f"{self.url}/predict returned {n} predictions for {len(texts)} texts")
-        return out
+        return self._call(self.client.predict_rows, [t[: self.max_text_chars] for t in texts])
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         probs = np.empty((len(texts), len(self.labels)), dtype=np.float32)  # (N, C)
         if not texts:
             return probs
+        if not self.fitted:
+            self._fit_to_server()
         chunks = [texts[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
         with ThreadPoolExecutor(self.concurrency) as pool:
             answers = [p for chunk in pool.map(self._post, chunks) for p in chunk]  # map keeps the order

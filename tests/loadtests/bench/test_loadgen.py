@@ -10,7 +10,7 @@ import pytest
 
 from loadtests.bench import servers
 from loadtests.bench.loadgen import run_load
-from loadtests.servers import free_port
+from service.api.launcher import free_port
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The side-by-side pieces of `sentiment bench`: the hand-written peer answers like the in-process predictor, the
+"""The side-by-side pieces of `sentiment-lab bench`: the hand-written peer answers like the in-process predictor, the
 model-limit processes all run and are summed, and the ratios divide the right figures."""
 
 from __future__ import annotations
@@ -7,18 +7,21 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pytest
 
 from loadtests.bench import servers
 from loadtests.bench.model_limit import run_model_limit
 from loadtests.bench.ratios import side_by_side
 from loadtests.bench.report_side import section
-from loadtests.reference import clean_tweets
-from loadtests.servers import free_port
+from service.api.launcher import free_port
 from service.core.artifact import load_artifact
+from service.core.paths import DEFAULT_MODEL_DIR as DEFAULT_MODEL
+from service.core.paths import REPO
 from service.core.predictor import Predictor
-from tests.conftest import DEFAULT_MODEL, REPO
+from service.core.reference import clean_tweets
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_the_peer_answers_like_the_in_process_predictor():
     texts = [t.text for t in clean_tweets(40)]
     expected = Predictor(load_artifact(DEFAULT_MODEL, "cpu")).predict(texts)
@@ -34,6 +37,7 @@ def test_the_peer_answers_like_the_in_process_predictor():
     assert bad.status_code == 400
 
 
+@pytest.mark.slow  # starts a server or runs for seconds (marker policy: tests/conftest.py)
 def test_model_limit_runs_every_process_and_sums_them():
     texts = [t.text for t in clean_tweets(256)]
     res = run_model_limit(DEFAULT_MODEL, texts, processes=2, seconds=0.5, batch=64, cwd=REPO)

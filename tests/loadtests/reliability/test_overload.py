@@ -1,5 +1,5 @@
 """Overload at 3x the measured saturation (bounded: ~10 s): excess shed with 429/503, nothing hangs past the
-timeout, no crash, memory bounded, normal answers again afterwards. The long run: `sentiment reliability
+timeout, no crash, memory bounded, normal answers again afterwards. The long run: `sentiment-lab reliability
 --scenarios overload --overload-seconds 120` (docs/reliability.md)."""
 
 import pytest

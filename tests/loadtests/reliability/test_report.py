@@ -1,4 +1,4 @@
-"""The report: one table row per scenario with its figures, and the `sentiment reliability` command."""
+"""The report: one table row per scenario with its figures, and the `sentiment-lab reliability` command."""
 
 from loadtests.cli import build_parser
 from loadtests.reliability import report
@@ -41,7 +41,7 @@ def test_rows_and_verdicts():
 
 
 def test_render_and_write(tmp_path):
-    report.write(RESULTS, tmp_path / "r.md", tmp_path / "r.json", "sentiment reliability --model m")
+    report.write(RESULTS, tmp_path / "r.md", tmp_path / "r.json", "sentiment-lab reliability --model m")
     md = (tmp_path / "r.md").read_text()
     assert "| scenario | figures | result |" in md and "**FAIL**" in md and "| json | 2 4xx |" in md
     assert (tmp_path / "r.json").read_text().startswith("{")

@@ -2,15 +2,14 @@
 
 import tomllib
 from importlib import metadata
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from loadtests.reliability import security
 from loadtests.reliability.server import running
+from service.core.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
 KEY = "test-key-" + "0123456789abcdef" * 2
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.api.client import APIError, SentimentClient
 from service.api.settings import MAX_AUTO_WORKERS
+from service.client import APIError, SentimentClient
 from service.core.cores import cpu_cores
 from tests.conftest import REPO, running_server
 
@@ -237,6 +237,7 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
         "fast_path": True,
         "max_batch_wait_ms": 5.0,
     }
+    assert info["limits"] == {"max_texts": 64, "max_text_chars": 2000, "max_body_bytes": 1_048_576}
     assert info["precision"] == "fp32"
 
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from loadtests.bench.coldstart import measure_cold_start
-from loadtests.servers import free_port, wait_ready
-from service.api.client import APIError, SentimentClient
+from service.api.launcher import free_port, wait_ready
+from service.client import APIError, SentimentClient
 from tests.conftest import REPO, running_server
 
 KEY = "s3cret-test-key"
@@ -72,6 +71,7 @@ def test_no_batching_serves_the_same_model(secured: str, tiny_model: Path):
     texts = ["I love it", "so angry right now", "meeting at 3pm"]
     with SentimentClient(secured, api_key=KEY) as c:
         assert c.model()["batching"]["enabled"] is False
+        assert c.model()["limits"] == {"max_texts": 4, "max_text_chars": 50, "max_body_bytes": 2048}
         served = c.predict(texts)
     from service.core.artifact import load_artifact
     from service.core.predictor import Predictor
@@ -184,7 +184,13 @@ def test_bad_model_fails_with_a_clear_error(tiny_model: Path, tmp_path: Path):
     assert out.returncode == 2 and "SENTIMENT_MAX_BATCH_SIZE" in out.stderr
 
 
-@pytest.mark.slow
-def test_cold_start_is_measured(tiny_model: Path):
-    r = measure_cold_start(tiny_model)
-    assert 0 < r["ready_s"] <= r["first_predict_s"]
+def test_via_api_keeps_within_the_server_limits(secured: str, tmp_path: Path):
+    """`sentiment score --via-api` reads the limits from GET /model: 4 texts per request, texts cut to 50."""
+    from service.batch.engines.api import score_file_via_api
+
+    src = tmp_path / "in.txt"
+    src.write_text("\n".join(["x" * 80, "I love it", *["fine"] * 9]) + "\n")
+    out = tmp_path / "o.jsonl"
+    summary = score_file_via_api(secured, str(src), str(out), batch_size=64, api_key=KEY, progress=False)
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert summary.rows == len(rows) == 11 and summary.rejected == 0

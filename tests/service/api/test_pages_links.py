@@ -6,7 +6,7 @@ What counts as a reference: ``src``/``href``/``action`` of HTML and SVG, ``url()
 URL of the JSON document (Swagger UI renders its markdown, links and images included), and every absolute URL in
 the pages' own scripts. Swagger UI's bundle (from the bentoml wheel) holds URL constants of the libraries it bundles
 (its validator badge, which docs.js switches off, linkify's hashtag hosts, ...): what a browser actually requests
-from it is checked in tests/service/api/test_pages_browser.py.
+from it is checked in tests/loadtests/test_browser.py.
 """
 
 from __future__ import annotations

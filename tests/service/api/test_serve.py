@@ -5,9 +5,22 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from service.api.serve import preflight, settings_env
+from service.api.serve import FLAGS, flag_of, preflight, settings_env
 from service.api.settings import ServiceSettings
 from service.cli import build_parser
+
+
+def test_every_flag_help_is_its_settings_field(capsys):
+    """One source: a flag's help and default are the settings field's (changing settings.py changes --help)."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["serve", "--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for field in FLAGS.values():
+        info = ServiceSettings.model_fields[field]
+        assert info.description and " ".join(info.description.split()) in shown, field
+        assert f"SENTIMENT_{field.upper()})" in shown
+    assert flag_of("max_texts") == (int, "texts per /predict request (default: 256; SENTIMENT_MAX_TEXTS)")
+    assert flag_of("model_dir")[1].endswith("(default: models/default; SENTIMENT_MODEL_DIR)")
 
 
 def test_flags_become_settings(monkeypatch):

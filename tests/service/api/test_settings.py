@@ -12,7 +12,7 @@ import pytest
 
 from service.api.settings import MAX_AUTO_WORKERS, ServiceSettings, auto_workers
 from service.core.cores import cgroup_cpu_limit, cpu_cores
-from tests.conftest import REPO
+from service.core.paths import REPO
 
 SHOW = (
     "import json; from service.api.settings import ServiceSettings as S; s = S(); "

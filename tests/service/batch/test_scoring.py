@@ -17,8 +17,8 @@ import pytest
 from service.batch.engines.local import score_file
 from service.batch.rows import ScoringError
 from service.core.artifact import load_artifact
+from service.core.paths import REPO
 from service.core.predictor import Predictor
-from tests.conftest import REPO
 
 TEXTS = [
     "what a great game tonight!!",

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from loadtests.servers import free_port
+from service.api.launcher import free_port
 from service.batch.engines.api import ApiScorer, score_file_via_api
 from service.batch.engines.local import score_file
 from service.batch.rows import ScoringError

@@ -13,7 +13,7 @@ import pytest
 from service.batch.engines.local import score_file
 from service.batch.rows import ScoringError
 from service.core.artifact import load_artifact
-from tests.conftest import REPO
+from service.core.paths import REPO
 from tests.service.batch.test_scoring import TEXTS, read_output
 
 ray = pytest.importorskip("ray")

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from loadtests.reference import clean_tweets
 from service.core.artifact import load_artifact
 from service.core.parallel import ParallelProba, slice_groups
+from service.core.paths import DEFAULT_MODEL_DIR as DEFAULT_MODEL
 from service.core.predictor import Predictor
-from tests.conftest import DEFAULT_MODEL
+from service.core.reference import clean_tweets
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 the page's example tweets classified in the OS's headless Chromium (loadtests/browser.py), 1200x800, reduced to a
 256-colour palette (text and flat colours survive it; a few times smaller than the plain PNG).
 
-    python scripts/playground_screenshot.py [--model models/default] [--out docs/playground.png]
+    python -m loadtests.screenshot [--model models/default] [--out docs/playground.png]
 
 It fails if the page requested anything from another host or logged an error while it was taken.
 """
@@ -15,11 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from loadtests import browser  # noqa: E402
-from loadtests.servers import serving  # noqa: E402
+from loadtests import browser
+from service.api.launcher import serving
+from service.core.paths import REPO
 
 
 def take(model: Path, width: int, height: int) -> bytes:

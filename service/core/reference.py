@@ -2,8 +2,8 @@
 
 Every way of scoring (the in-process Predictor, `sentiment score` to each format, `--engine ray`, `--via-api`,
 ``POST /predict``, the container) must give the same ids in the same order, identical labels and scores within
-`SCORE_ATOL` of this reference for the same model and precision. Used by tests/test_cross_path.py and
-scripts/docker_e2e.py.
+`SCORE_ATOL` of this reference for the same model and precision. A product check (the service's paths agree),
+used by tests/test_cross_path.py, scripts/docker_e2e.py, scripts/gpu_check.py and the tooling.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-DATA_DIR = REPO.parent / "shared" / "data" / "semeval2017-task4a"
+from service.core.labels import LABELS
+from service.core.paths import DATA_DIR
+from service.core.semeval import read_semeval
+
 # files of the labelled 2016 releases, read in this order; their first rows with a new id and a clean text
 SOURCE_FILES = ("twitter-2016devtest-A.tsv", "twitter-2016dev-A.tsv")
 SCORE_ATOL = 1e-5
-LABELS = ("negative", "neutral", "positive")
 
 
 class Mismatch(AssertionError):
@@ -34,12 +35,10 @@ class Tweet:
 
 def clean_tweets(n: int = 2000, data_dir: Path = DATA_DIR) -> list[Tweet]:
     """`n` real tweets with distinct ids and no bad row (every text valid), in file order."""
-    from service.batch.readers import read_records
-
     out: list[Tweet] = []
     seen: set[str] = set()
     for name in SOURCE_FILES:
-        for rec in read_records(str(data_dir / name), "semeval"):
+        for rec in read_semeval(data_dir / name):
             if rec.bad or rec.id in seen:
                 continue
             seen.add(rec.id)

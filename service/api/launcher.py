@@ -1,8 +1,9 @@
 """The one server launcher: start a server process in its own session on 127.0.0.1, wait until ``/readyz``
 answers 200, always stop its whole process group afterwards (SIGTERM, then SIGKILL).
 
-Used by `sentiment bench`, the cold-start script, the reliability harness, docker_e2e and the tests, for
-`sentiment serve`, the bench's reference servers and `bentoml serve` alike.
+A product utility (standard library only, imports nothing of the service): the tests' server fixtures, the
+tooling (`sentiment-lab bench`, the cold-start measurement, the reliability harness) and scripts/docker_e2e.py
+start `sentiment serve`, the bench's reference servers and `bentoml serve` through it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from service.core.paths import REPO
 
 
 def free_port() -> int:
