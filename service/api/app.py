@@ -63,9 +63,9 @@ def report_startup_error(e: Exception) -> None:
     threads=settings.model_threads,  # BentoML's own handler (--no-fast-path): the same model parallelism
     traffic={"timeout": settings.timeout_s},  # concurrency is limited (429) by ServiceMiddleware
     logging={"access": {"enabled": False}},  # BentoML's text access log; ours is JSON (SENTIMENT_ACCESS_LOG)
-    # an OpenTelemetry span per /predict call costs more than the request itself (docs/benchmarks.md);
-    # tracing stays on for the other endpoints
-    tracing={"excluded_urls": "/predict"},
+    # BentoML's OpenTelemetry span per /predict call costs more than the request itself (docs/benchmarks.md): the
+    # inference routes get the middleware's own sampled spans instead (service/api/tracing.py, SENTIMENT_TRACE_SAMPLE)
+    tracing={"excluded_urls": "/predict,/v2"},
     **({"resources": {"gpu": 1}} if settings.device.startswith("cuda") else {}),
 )
 class TweetSentiment:
