@@ -4,9 +4,9 @@ BentoML's own per-request tracing stays off for these routes (app.py: a span per
 request); this module makes one span for a *sampled* request only, and decides before it creates anything:
 
 * a request without a valid W3C ``traceparent`` is a root: sampled with probability ``SENTIMENT_TRACE_SAMPLE``
-  (one ``random()`` call; nothing at all at 0);
-* a request with one follows its parent's sampled flag (the parent-based rule): sampled parents get a child span
-  in the caller's trace, unsampled ones nothing.
+  (one ``random()`` call; none at 0);
+* a request with one follows its parent's sampled flag (the parent-based rule, at any ratio, 0 included):
+  sampled parents get a child span in the caller's trace, unsampled ones nothing.
 
 The tracer provider's sampler is ``ParentBased(ALWAYS_ON)``: the ratio was applied above, once.
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.context import Context
@@ -34,14 +35,15 @@ ROOT = Context()  # a sampled request without a (valid) parent: a new trace
 
 
 class Tracing:
-    """One per worker. `decide` per request (cheap); `record` only for the sampled ones."""
+    """One per worker. `decide` per request (cheap); `record` only for the sampled ones. `enabled` defaults to
+    whether an OTLP endpoint is configured."""
 
-    def __init__(self, ratio: float, enabled: bool | None = None) -> None:
+    def __init__(self, ratio: float, enabled: bool | None = None, draw: Callable[[], float] = random.random) -> None:
         self.ratio = ratio
-        self.enabled = ratio > 0 and (any(os.environ.get(v) for v in ENDPOINT_VARS) if enabled is None else enabled)
+        self.enabled = any(os.environ.get(v) for v in ENDPOINT_VARS) if enabled is None else enabled
         self._tracer: Any = None  # created in the worker process, on the first sampled request
         self._propagator = TraceContextTextMapPropagator()
-        self._random = random.random
+        self._random = draw  # uniform in [0, 1): the root's coin
 
     def decide(self, traceparent: bytes | None) -> Context | None:
         """The parent context of this request's span, or None when it is not sampled (nothing created)."""
