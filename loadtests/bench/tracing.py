@@ -1,0 +1,175 @@
+"""What sampled tracing costs: served single-text throughput at trace ratios 0, the default and 1.0.
+
+One server per ratio (``SENTIMENT_TRACE_SAMPLE``), all exporting to a local OTLP/HTTP sink (a thread of this
+process that answers every export with 200, as a collector would), so the sampled spans are really built,
+batched, encoded and sent. The servers run side by side and are loaded in turns (ratio 0, default, 1.0, then
+again), so a neighbour's burst on a shared machine hits every ratio alike; the table gives each ratio's median
+req/s and its cost against ratio 0.
+
+    python -m loadtests.bench.tracing --model models/default --seconds 3 --rounds 3
+
+`sentiment bench` runs it as its ``tracing`` section (``sentiment bench --only tracing`` runs it alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import statistics
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from loadtests.bench import servers
+from loadtests.bench.run import DEFAULT_DATA, Plan, load, load_texts
+from loadtests.servers import free_port
+from service.api.settings import ServiceSettings
+
+DEFAULT_RATIO = ServiceSettings.model_fields["trace_sample"].default
+
+
+class Sink(http.server.ThreadingHTTPServer):
+    """An OTLP/HTTP endpoint that accepts every export (counts them; decodes nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SinkHandler)
+        self.exports = 0
+        self.bytes = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class SinkHandler(http.server.BaseHTTPRequestHandler):
+    server: Sink
+
+    def do_POST(self) -> None:
+        n = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(n)
+        self.server.exports += 1
+        self.server.bytes += n
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-protobuf")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def sink() -> Iterator[Sink]:
+    s = Sink()
+    thread = threading.Thread(target=s.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield s
+    finally:
+        s.shutdown()
+        s.server_close()
+
+
+def run_tracing(
+    model: Path,
+    work: Path,
+    *,
+    ratios: tuple[float, ...] = (0.0, DEFAULT_RATIO, 1.0),
+    seconds: float = 3.0,
+    rounds: int = 3,
+    concurrency: int = 64,
+    workers: int = 1,
+    data_dir: Path = DEFAULT_DATA,
+) -> dict[str, Any]:
+    """Single-text req/s per trace ratio (median of `rounds` turns of `seconds` each, `concurrency` connections)."""
+    bodies = work / "single.json"
+    bodies.write_text(json.dumps([[t] for t in load_texts(data_dir, 4000)]))
+    plan = Plan((concurrency,), seconds, 0.5, (), 0.0, 0)
+    runs: dict[float, list[dict[str, Any]]] = {r: [] for r in ratios}
+    with sink() as collector, ExitStack() as stack:
+        started = {}
+        for ratio in ratios:
+            port = free_port()
+            env = {"SENTIMENT_TRACE_SAMPLE": str(ratio), "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url}
+            env["OTEL_BSP_SCHEDULE_DELAY"] = "1000"  # ms between exports
+            cmd = servers.serve_cmd(model, port, "--workers", str(workers))
+            started[ratio] = stack.enter_context(
+                servers.started(f"trace-{ratio}", cmd, port, env, log=work / f"trace-{ratio}.log")
+            )
+        for _ in range(rounds):
+            for ratio in ratios:
+                runs[ratio].append(load(started[ratio], bodies, concurrency, plan))
+        exports = collector.exports
+    base = statistics.median(r["rps"] for r in runs[ratios[0]])
+    table = []
+    for ratio in ratios:
+        rps = statistics.median(r["rps"] for r in runs[ratio])
+        table.append(
+            {
+                "ratio": ratio,
+                "rps_median": rps,
+                "rps_runs": [r["rps"] for r in runs[ratio]],
+                "p99_ms_median": statistics.median(r["p99_ms"] for r in runs[ratio]),
+                "cost_vs_0": round(1 - rps / base, 4) if base else None,
+                "non_200": sum(r["non_200"] for r in runs[ratio]),
+            }
+        )
+    return {
+        "what": f"single-text /predict, {concurrency} connections, {workers} worker(s) per server, "
+        f"{rounds} turns of {seconds:g} s per ratio, spans exported to a local OTLP/HTTP sink",
+        "default_ratio": DEFAULT_RATIO,
+        "exports_received": exports,
+        "table": table,
+    }
+
+
+def render(res: dict[str, Any]) -> str:
+    lines = [
+        f"Tracing cost ({res['what']}; {res['exports_received']} OTLP exports received):",
+        "",
+        "| SENTIMENT_TRACE_SAMPLE | req/s (median) | runs | p99 ms | cost vs 0 |",
+        "|---|---|---|---|---|",
+    ]
+    for row in res["table"]:
+        default = " (default)" if row["ratio"] == res["default_ratio"] else ""
+        runs = ", ".join(f"{x:.0f}" for x in row["rps_runs"])
+        cost = f"{100 * row['cost_vs_0']:.1f}%" if row["cost_vs_0"] is not None else "n/a"
+        lines.append(
+            f"| {row['ratio']:g}{default} | {row['rps_median']:.0f} | {runs} | {row['p99_ms_median']:.1f} | {cost} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m loadtests.bench.tracing", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="models/default")
+    p.add_argument("--data", default=str(DEFAULT_DATA))
+    p.add_argument("--seconds", type=float, default=3.0, help="seconds per turn (default: 3)")
+    p.add_argument("--rounds", type=int, default=3, help="turns per ratio (default: 3)")
+    p.add_argument("--concurrency", type=int, default=64)
+    p.add_argument("--workers", type=int, default=1, help="workers per server (default: 1)")
+    p.add_argument("--json", default=None, help="also write the figures to this file")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        res = run_tracing(
+            Path(args.model),
+            Path(tmp),
+            seconds=args.seconds,
+            rounds=args.rounds,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            data_dir=Path(args.data),
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, indent=1))
+    print(render(res))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
