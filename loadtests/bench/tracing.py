@@ -4,7 +4,12 @@ One server per ratio (``SENTIMENT_TRACE_SAMPLE``), all exporting to a local OTLP
 process that answers every export with 200, as a collector would), so the sampled spans are really built,
 batched, encoded and sent. The servers run side by side and are loaded in turns (ratio 0, default, 1.0, then
 again), so a neighbour's burst on a shared machine hits every ratio alike; the table gives each ratio's median
-req/s and its cost against ratio 0.
+req/s, the server's CPU time per request (steadier than req/s where other work shares the cores) and both costs
+against ratio 0.
+
+It also times the two pieces in this process (`span_cost`): the per-request decision, and one sampled span
+recorded and exported (CPU of every thread, the exporter's included). ``decision + ratio x span`` over the
+server's CPU per request is the expected cost of a ratio, a bound that does not depend on the neighbours.
 
     python -m loadtests.bench.tracing --model models/default --seconds 3 --rounds 3
 
@@ -16,10 +21,12 @@ from __future__ import annotations
 import argparse
 import http.server
 import json
+import os
 import statistics
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -29,6 +36,7 @@ from loadtests.bench import servers
 from loadtests.bench.run import DEFAULT_DATA, Plan, load, load_texts
 from loadtests.servers import free_port
 from service.api.settings import ServiceSettings
+from service.api.tracing import Tracing
 
 DEFAULT_RATIO = ServiceSettings.model_fields["trace_sample"].default
 
@@ -75,6 +83,33 @@ def sink() -> Iterator[Sink]:
         s.server_close()
 
 
+def span_cost(n: int = 3000) -> dict[str, float]:
+    """CPU microseconds of one unsampled decision at the default ratio and of one sampled span (record + export)."""
+    tracing = Tracing(DEFAULT_RATIO, enabled=True)
+    t0 = time.process_time()
+    for _ in range(n):
+        tracing.decide(None)
+    decide_us = (time.process_time() - t0) / n * 1e6
+    attrs = {"http.request.method": "POST", "http.route": "/predict", "sentiment.request_id": "0123456789abcdef"}
+    attrs |= {"sentiment.text_count": 1, "sentiment.batch_size": 12, "sentiment.queue_wait_ms": 1.2}
+    with sink() as collector:
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.url  # read by the exporter when it is made
+        try:
+            parent = Tracing(1.0, enabled=True)
+            ctx = parent.decide(None)
+            assert ctx is not None
+            parent.record(ctx, "warm-up", time.perf_counter(), 200, attrs)
+            parent.flush()
+            t0 = time.process_time()
+            for _ in range(n):
+                parent.record(ctx, "POST /predict", time.perf_counter(), 200, {**attrs, "sentiment.model_ms": 2.5})
+            parent.flush()
+            span_us = (time.process_time() - t0) / n * 1e6
+        finally:
+            del os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"]
+    return {"decide_us": round(decide_us, 3), "span_us": round(span_us, 2)}
+
+
 def run_tracing(
     model: Path,
     work: Path,
@@ -109,6 +144,7 @@ def run_tracing(
     table = []
     for ratio in ratios:
         rps = statistics.median(r["rps"] for r in runs[ratio])
+        cpu_us = cpu_per_request(runs[ratio])
         table.append(
             {
                 "ratio": ratio,
@@ -116,10 +152,16 @@ def run_tracing(
                 "rps_runs": [r["rps"] for r in runs[ratio]],
                 "p99_ms_median": statistics.median(r["p99_ms"] for r in runs[ratio]),
                 "cost_vs_0": round(1 - rps / base, 4) if base else None,
+                "server_cpu_us_per_request": cpu_us,
+                "cpu_cost_vs_0": round(cpu_us / cpu_per_request(runs[ratios[0]]) - 1, 4),
                 "non_200": sum(r["non_200"] for r in runs[ratio]),
             }
         )
+    pieces = span_cost()
+    base_cpu = cpu_per_request(runs[ratios[0]])
+    pieces["expected_cost_at_default"] = round((pieces["decide_us"] + DEFAULT_RATIO * pieces["span_us"]) / base_cpu, 4)
     return {
+        "span_cost": pieces,
         "what": f"single-text /predict, {concurrency} connections, {workers} worker(s) per server, "
         f"{rounds} turns of {seconds:g} s per ratio, spans exported to a local OTLP/HTTP sink",
         "default_ratio": DEFAULT_RATIO,
@@ -128,20 +170,33 @@ def run_tracing(
     }
 
 
+def cpu_per_request(runs: list[dict[str, Any]]) -> float:
+    """Median server CPU microseconds per answered request over `runs` (server CPU cores / req/s)."""
+    return round(statistics.median(1e6 * r["server_cpu_cores"] / r["rps"] for r in runs if r["rps"]), 1)
+
+
 def render(res: dict[str, Any]) -> str:
     lines = [
         f"Tracing cost ({res['what']}; {res['exports_received']} OTLP exports received):",
         "",
-        "| SENTIMENT_TRACE_SAMPLE | req/s (median) | runs | p99 ms | cost vs 0 |",
-        "|---|---|---|---|---|",
+        "| trace ratio | req/s (median) | runs | p99 ms | req/s cost vs 0 | server CPU µs/req | CPU cost vs 0 |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in res["table"]:
         default = " (default)" if row["ratio"] == res["default_ratio"] else ""
         runs = ", ".join(f"{x:.0f}" for x in row["rps_runs"])
         cost = f"{100 * row['cost_vs_0']:.1f}%" if row["cost_vs_0"] is not None else "n/a"
         lines.append(
-            f"| {row['ratio']:g}{default} | {row['rps_median']:.0f} | {runs} | {row['p99_ms_median']:.1f} | {cost} |"
+            f"| {row['ratio']:g}{default} | {row['rps_median']:.0f} | {runs} | {row['p99_ms_median']:.1f} | {cost} | "
+            f"{row['server_cpu_us_per_request']:.0f} | {100 * row['cpu_cost_vs_0']:.1f}% |"
         )
+    p = res["span_cost"]
+    lines += [
+        "",
+        f"In-process pieces: the per-request decision {p['decide_us']} µs CPU, one sampled span recorded and exported "
+        f"{p['span_us']} µs CPU: expected cost of the default ratio {res['default_ratio']:g} = "
+        f"(decision + ratio x span) / CPU per request at 0 = {100 * p['expected_cost_at_default']:.2f}%.",
+    ]
     return "\n".join(lines)
 
 

@@ -41,7 +41,8 @@ class Tracing:
     def __init__(self, ratio: float, enabled: bool | None = None, draw: Callable[[], float] = random.random) -> None:
         self.ratio = ratio
         self.enabled = any(os.environ.get(v) for v in ENDPOINT_VARS) if enabled is None else enabled
-        self._tracer: Any = None  # created in the worker process, on the first sampled request
+        self._provider: Any = None  # created in the worker process, on the first sampled request
+        self._tracer: Any = None
         self._propagator = TraceContextTextMapPropagator()
         self._random = draw  # uniform in [0, 1): the root's coin
 
@@ -59,7 +60,8 @@ class Tracing:
     def record(self, parent: Context, name: str, start_s: float, status: int, attributes: dict[str, Any]) -> str:
         """End a span of `name` begun at `start_s` (a `time.perf_counter` value); returns its trace id (hex)."""
         if self._tracer is None:
-            self._tracer = make_tracer()
+            self._provider = make_provider()
+            self._tracer = self._provider.get_tracer("service.api")
         start_ns = time.time_ns() - int((time.perf_counter() - start_s) * 1e9)
         span = self._tracer.start_span(name, context=parent, kind=SpanKind.SERVER, start_time=start_ns)
         span.set_attributes({**attributes, "http.response.status_code": status})
@@ -68,9 +70,13 @@ class Tracing:
         span.end()
         return format(span.get_span_context().trace_id, "032x")
 
+    def flush(self, timeout_ms: int = 10_000) -> bool:
+        """Export the spans recorded so far (the batch processor otherwise sends them every OTEL_BSP_SCHEDULE_DELAY)."""
+        return self._provider is None or self._provider.force_flush(timeout_ms)
 
-def make_tracer() -> Any:
-    """A tracer of its own provider (not the global one BentoML configures), exporting over OTLP/HTTP in batches."""
+
+def make_provider() -> Any:
+    """A tracer provider of its own (not the global one BentoML configures), exporting over OTLP/HTTP in batches."""
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
@@ -80,4 +86,4 @@ def make_tracer() -> Any:
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "tweet-sentiment")})
     provider = TracerProvider(sampler=ParentBased(ALWAYS_ON), resource=resource)
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    return provider.get_tracer("service.api")
+    return provider
