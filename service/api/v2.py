@@ -173,7 +173,7 @@ def parse_infer(body: bytes, max_texts: int, max_chars: int) -> InferRequest:
     obj = _closed(load_json(body), "request body", allowed, ("inputs",))
     _parameters(obj, "request body")
     for key in ("id", "model_name"):
-        if obj.get(key) is not None and not isinstance(obj[key], str):
+        if key in obj and not isinstance(obj[key], str):
             raise RequestError(400, f"{key}: expected a string, got {json_type(obj[key])}", key, "bad_shape")
     rid = obj.get("id")
     inputs = obj["inputs"]
