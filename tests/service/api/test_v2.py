@@ -12,10 +12,12 @@ import httpx
 import numpy as np
 import pytest
 
+from service.api import v2
+from service.api.openapi_v2 import v2_schemas
+from service.api.validation import RequestError
 from service.core.semeval import read_semeval
 from tests.conftest import DATA_DIR
 
-pytestmark = pytest.mark.slow
 HELD_OUT = DATA_DIR / "twitter-2016test-A.tsv"
 
 
@@ -44,6 +46,7 @@ def assert_same_as_predict(labels: list[str], scores: np.ndarray, expected: list
     assert np.abs(scores.astype(np.float64) - want).max() <= 1e-6
 
 
+@pytest.mark.slow
 def test_tritonclient_gets_the_answers_of_predict(tiny_server, model, tweets, expected):
     import tritonclient.http as triton
 
@@ -66,6 +69,7 @@ def test_tritonclient_gets_the_answers_of_predict(tiny_server, model, tweets, ex
     client.close()
 
 
+@pytest.mark.slow
 def test_kserve_client_gets_the_answers_of_predict(tiny_server, model, tweets, expected):
     from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
@@ -97,6 +101,7 @@ def tensor(data: object, shape: object = None, datatype: str = "BYTES", name: st
     return {"inputs": [{"name": name, "shape": shape, "datatype": datatype, "data": data}]}
 
 
+@pytest.mark.slow
 def test_bad_inputs_are_4xx_in_the_protocol_error_shape(tiny_server, model):
     name = model["name"]
     long_text = "x" * 2001
@@ -133,6 +138,7 @@ def test_bad_inputs_are_4xx_in_the_protocol_error_shape(tiny_server, model):
     assert get.status_code == 405 and get.headers["allow"] == "POST"
 
 
+@pytest.mark.slow
 def test_requested_outputs_and_id(tiny_server, model):
     body = {"id": "abc", **tensor(["I love it", "awful"]), "outputs": [{"name": "scores"}]}
     r = infer(tiny_server, body, model["name"])
@@ -150,6 +156,7 @@ def keyed_server(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory):
         yield url, log
 
 
+@pytest.mark.slow
 def test_api_key_metrics_and_access_log_are_those_of_predict(keyed_server):
     keyed_server, log = keyed_server
     r = httpx.get(f"{keyed_server}/model", headers={"Authorization": "Bearer k3y"})
@@ -171,3 +178,74 @@ def test_api_key_metrics_and_access_log_are_those_of_predict(keyed_server):
         (200, 3, None),
     ]
     assert all(x["request_id"] for x in access)
+
+
+# -- the protocol's vocabulary, without a server ------------------------------------------------------------------
+
+INFO = {"name": "m", "version": "1", "labels": ["negative", "neutral", "positive"]}
+
+
+def test_routes() -> None:
+    assert v2.route("/v2") == v2.Route("server")
+    assert v2.route("/v2/health/ready") == v2.Route("ready")
+    assert v2.route("/v2/models/m") == v2.Route("model", "m")
+    assert v2.route("/v2/models/m/versions/1/infer") == v2.Route("infer", "m", "1")
+    assert v2.route("/v2/models/m/ready") == v2.Route("model_ready", "m")
+    for path in ("/v2/", "/v2/models", "/v2/models/m/explain", "/v2/models/m/versions/1/2"):
+        assert v2.route(path) is None, path
+    with pytest.raises(RequestError, match="unknown version '2'") as e:
+        v2.check_model(v2.Route("model", "m", "2"), INFO)
+    assert e.value.status == 404
+
+
+def body(**tensor: object) -> bytes:
+    return json.dumps(
+        {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": ["a", "b"], **tensor}]}
+    ).encode()
+
+
+def test_parse_and_answer() -> None:
+    request = v2.parse_infer(body(), 256, 2000)
+    assert request.texts == ["a", "b"] and request.outputs == ("label", "scores") and request.id is None
+    rows = [{"label": "positive", "scores": {"negative": 0.1, "neutral": 0.2, "positive": 0.7}}] * 2
+    answer = v2.infer_response(request, rows, INFO)
+    assert answer["outputs"][1] == {
+        "name": "scores", "datatype": "FP32", "shape": [2, 3], "data": [0.1, 0.2, 0.7, 0.1, 0.2, 0.7]
+    }  # fmt: skip
+    assert v2.model_metadata(INFO)["outputs"][1]["parameters"]["classes"] == INFO["labels"]
+
+
+@pytest.mark.parametrize(
+    ("tensor", "words"),
+    [
+        ({"shape": [True, 1]}, "shape"),
+        ({"shape": [2.0]}, "shape"),
+        ({"datatype": "INT64"}, "datatype"),
+        ({"data": "ab"}, "1 to 256 strings"),
+        ({"data": ["a", "\u0000"], "shape": [2]}, "NUL"),
+        ({"parameters": {"binary_data_size": 4}}, "binary tensor data"),
+        ({"extra": 1}, "unknown field 'extra'"),
+    ],
+)
+def test_parse_refuses(tensor: dict, words: str) -> None:
+    with pytest.raises(RequestError, match=words) as e:
+        v2.parse_infer(body(**tensor), 256, 2000)
+    assert 400 <= e.value.status < 500
+
+
+def test_parse_refuses_a_null_id() -> None:
+    with pytest.raises(RequestError, match="id: expected a string, got null"):
+        v2.parse_infer(json.dumps({"id": None, **json.loads(body())}).encode(), 256, 2000)
+
+
+def test_the_documented_example_is_what_the_parser_accepts() -> None:
+    import jsonschema
+
+    schemas = v2_schemas(256, 2000)
+    example = schemas["V2TextTensor"]["example"]
+    request = {"inputs": [example]}
+    resolver = {"$ref": "#/components/schemas/V2InferenceRequest", "components": {"schemas": schemas}}
+    jsonschema.validate(request, resolver)
+    assert v2.parse_infer(json.dumps(request).encode(), 256, 2000).texts == example["data"]
+    with pytest.raises(jsonschema.ValidationError):  # the schema is closed, as the parser is
+        jsonschema.validate({**request, "extra": 1}, resolver)
