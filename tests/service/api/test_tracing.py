@@ -4,6 +4,7 @@ real OTLP/HTTP receiver on 127.0.0.1 (a tiny HTTP server here, decoding the prot
 from __future__ import annotations
 
 import http.server
+import json
 import random
 import threading
 import time
@@ -110,13 +111,14 @@ def wait_for(receiver: Receiver, n: int, timeout: float = 15.0) -> list[dict[str
 
 
 @pytest.mark.slow
-def test_spans_arrive_with_their_attributes_and_parent(tiny_model: Path, receiver: Receiver) -> None:
+def test_spans_arrive_with_their_attributes_and_parent(tiny_model: Path, receiver: Receiver, tmp_path: Path) -> None:
     env = {
         "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.server_address[1]}",
         "OTEL_BSP_SCHEDULE_DELAY": "100",  # ms: export quickly
         "SENTIMENT_TRACE_SAMPLE": "1.0",
     }
-    with running_server(tiny_model, "--workers", "1", env=env) as url:
+    log = tmp_path / "server.log"
+    with running_server(tiny_model, "--workers", "1", env=env, log_path=log) as url:
         name = httpx.get(f"{url}/model").json()["name"]
         v2_body = {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": TEXTS}]}
         sampled = {"traceparent": f"00-{TRACE_ID}-{PARENT_ID}-01"}
@@ -140,3 +142,7 @@ def test_spans_arrive_with_their_attributes_and_parent(tiny_model: Path, receive
         assert a["http.response.status_code"] == 200 and a["sentiment.request_id"]
     for body in receiver.bodies:  # the texts never leave the server
         assert all(t.encode() not in body for t in TEXTS)
+    lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+    access = [x for x in lines if x.get("event") == "access" and x["method"] == "POST"]
+    assert [x.get("trace_id") for x in access] == [root["trace_id"], TRACE_ID, TRACE_ID, None]  # logs meet traces
+    assert [x["request_id"] for x in access[:3]] == [s["attributes"]["sentiment.request_id"] for s in spans]
