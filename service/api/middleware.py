@@ -161,7 +161,7 @@ class ServiceMiddleware:
         """Valid texts -> the batcher (fastpath.py) -> ``TweetSentiment.predict_batch`` (model, metrics) -> rows;
         a trace span when the request is sampled (tracing.py). Overload is 429, a model failure 500 (logged)."""
         info["n_texts"] = len(texts)
-        parent = self.tracing.decide(header(scope, b"traceparent"))  # None: not sampled, nothing is created
+        parent = self.tracing.decide(scope)  # None: not sampled (nothing is created)
         status, answer = 500, None
         try:
             answer = await self._batcher()(texts)

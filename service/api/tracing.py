@@ -30,6 +30,8 @@ from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from service.api.asgi import Scope, header
+
 ENDPOINT_VARS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 ROOT = Context()  # a sampled request without a (valid) parent: a new trace
 
@@ -46,10 +48,11 @@ class Tracing:
         self._propagator = TraceContextTextMapPropagator()
         self._random = draw  # uniform in [0, 1): the root's coin
 
-    def decide(self, traceparent: bytes | None) -> Context | None:
+    def decide(self, scope: Scope) -> Context | None:
         """The parent context of this request's span, or None when it is not sampled (nothing created)."""
         if not self.enabled:
             return None
+        traceparent = header(scope, b"traceparent")
         if traceparent is not None:
             ctx = self._propagator.extract({"traceparent": traceparent.decode("latin-1")})
             parent = get_current_span(ctx).get_span_context()

@@ -27,21 +27,26 @@ PARENT_ID = "00f067aa0ba902b7"
 TEXTS = ["a very private tweet about my cat", "another secret one :("]
 
 
+def scope(traceparent: bytes | None = None) -> dict[str, Any]:
+    headers = [(b"content-type", b"application/json")]
+    return {"headers": headers + ([(b"traceparent", traceparent)] if traceparent is not None else [])}
+
+
 def test_ratio_zero_creates_nothing_and_parents_decide() -> None:
     off = Tracing(0.0, enabled=True)
-    assert off.decide(None) is None
+    assert off.decide(scope()) is None
     sampled = f"00-{TRACE_ID}-{PARENT_ID}-01".encode()
-    assert off.decide(sampled) is not None  # a sampled parent is followed even at ratio 0
+    assert off.decide(scope(sampled)) is not None  # a sampled parent is followed even at ratio 0
     always = Tracing(1.0, enabled=True)
-    assert always.decide(None) is ROOT
-    assert always.decide(f"00-{TRACE_ID}-{PARENT_ID}-00".encode()) is None  # an unsampled parent wins at 1.0
-    assert always.decide(b"00-garbage") is ROOT  # an invalid traceparent: a root
-    assert Tracing(1.0, enabled=False).decide(sampled) is None  # no exporter endpoint: tracing is off
+    assert always.decide(scope()) is ROOT
+    assert always.decide(scope(f"00-{TRACE_ID}-{PARENT_ID}-00".encode())) is None  # an unsampled parent wins at 1.0
+    assert always.decide(scope(b"00-garbage")) is ROOT  # an invalid traceparent: a root
+    assert Tracing(1.0, enabled=False).decide(scope(sampled)) is None  # no exporter endpoint: tracing is off
 
 
 def test_ratio_is_the_share_of_sampled_roots() -> None:
     tracing = Tracing(0.1, enabled=True, draw=random.Random(7).random)  # seeded draws: a stable share
-    share = sum(tracing.decide(None) is not None for _ in range(20_000)) / 20_000
+    share = sum(tracing.decide(scope()) is not None for _ in range(20_000)) / 20_000
     assert 0.09 < share < 0.11
 
 
