@@ -64,6 +64,7 @@ k8s-validate: setup  ## render deploy/k8s overlays (kubectl kustomize) and valid
 	@mkdir -p build/k8s
 	@for o in cpu gpu; do kubectl kustomize deploy/k8s/overlays/$$o > build/k8s/$$o.yaml || exit 1; done
 	$(BIN)/kubernetes-validate -k 1.30.0 --strict build/k8s/cpu.yaml build/k8s/gpu.yaml deploy/k8s/ray/rayjob.yaml \
+		deploy/k8s/kserve/inferenceservice.yaml \
 		deploy/k8s/base/secret.example.yaml
 
 clean:

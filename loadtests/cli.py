@@ -29,7 +29,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from loadtests.bench.run import run_bench
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a killed bench still stops the servers it started
+    if args.only == "tracing":
+        from loadtests.bench.tracing import main as tracing_main
 
+        return tracing_main(["--model", args.model, *(["--data", args.data] if args.data else [])])
     res = run_bench(Path(args.model), Path(args.out), quick=args.quick, data_dir=Path(args.data or DATA_DIR))
     print(json.dumps(res["ratios"], indent=1))
     print(f"wrote {Path(args.out) / 'benchmarks.md'}", file=sys.stderr)
@@ -118,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", default=None, help=f"directory of SemEval .tsv files to draw texts from (default: {DATA_DIR})"
     )
     be.add_argument("--quick", action="store_true", help="fewer, shorter runs (~2 min instead of ~6)")
+    be.add_argument("--only", choices=["tracing"], help="one section alone (tracing: req/s at trace ratios 0, 0.05, 1)")
 
     lt = sub.add_parser("loadtest", help="headless locust run against 127.0.0.1 (bounded users and time)")
     lt.add_argument("--model", default=str(DEFAULT_MODEL_DIR), help="model to serve (ignored with --url)")

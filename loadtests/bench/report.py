@@ -233,6 +233,10 @@ def write_report(res: dict[str, Any], out_dir: Path) -> Path:
             f"connections): {h['rps']} req/s served, p50 {h['p50_ms']} ms, p95 {h['p95_ms']} ms, "
             f"**p99 {h['p99_ms']} ms**, statuses {h['status']}.",
         ]
+    if "tracing" in res:
+        from loadtests.bench.tracing import render as render_tracing
+
+        lines += ["", "## Tracing (loadtests/bench/tracing.py)", "", render_tracing(res["tracing"])]
     if pngs:
         lines += ["", *[f"![{p}]({p})" for p in pngs]]
     if NOTES_FILE.exists():

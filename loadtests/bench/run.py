@@ -240,6 +240,10 @@ def run_bench(model: Path, out_dir: Path, quick: bool = False, data_dir: Path = 
         _progress(f"int8 offline scorer: {res['offline_int8']['texts_per_s']} texts/s")
         del int8
     res["http"], res["cold_start_s"] = http_suite(model, texts, plan, work)
+    from loadtests.bench.tracing import run_tracing
+
+    _progress("tracing: single-text req/s at trace ratios 0, the default, 1.0")
+    res["tracing"] = run_tracing(model, work, seconds=plan.duration, rounds=2 if quick else 3, data_dir=data_dir)
     limits.append(run_model_limit(model, texts[:4096], cpu_cores(), plan.limit_seconds, MULTI, cwd=REPO))
     _progress(f"model limit again, after the servers: {limits[1]['texts_per_s']} texts/s")
     # the higher of the two (before and after the servers): on a shared machine the lower one was disturbed

@@ -1,9 +1,22 @@
-"""The BentoML service: ``POST /predict`` (adaptive batching), ``POST /explain``, ``GET /model``.
+"""The BentoML service: ``POST /predict`` (adaptive batching), ``POST /explain``; the model it loads.
 
 Run it with ``sentiment serve`` (or ``bentoml serve service.api.app:TweetSentiment``); settings come from
 ``SENTIMENT_*`` environment variables (service/api/settings.py). The ASGI layer (service/api/middleware.py)
 validates bodies, checks the API key and limits, adds request ids and writes JSON logs; the API functions
-below only see valid input. See docs/service.md.
+below only see valid input. See docs/service.md, and docs/protocols.md for the ``/v2`` routes.
+
+The route of one ``POST /predict`` (and of one ``POST /v2/models/{name}/infer``), in order:
+
+1. ``ServiceMiddleware.__call__`` (middleware.py): request id, dispatch by path;
+2. ``_api`` / ``_v2_infer`` (middleware.py): method and API key (guard.py), content type, the concurrency limit,
+   the body limit (guard.py), the body parsed and checked (validation.py / v2.py);
+3. ``_predict`` (middleware.py): the trace decision (tracing.py), the adaptive batcher (fastpath.py, BentoML's
+   algorithm through bentoml_adapter.py), which calls ``TweetSentiment.predict_batch`` below in a thread: the
+   model and the prediction metrics (monitoring.py);
+4. the JSON answer (asgi.py; v2.py shapes the V2 one), then the access-log line (logs.py) and the span.
+
+``GET /model``, ``/docs.json`` (openapi.py) and the ``/v2`` GET routes are answered by the middleware too;
+``POST /explain`` is validated there and handled by ``TweetSentiment.explain`` below.
 """
 
 from __future__ import annotations
@@ -63,9 +76,9 @@ def report_startup_error(e: Exception) -> None:
     threads=settings.model_threads,  # BentoML's own handler (--no-fast-path): the same model parallelism
     traffic={"timeout": settings.timeout_s},  # concurrency is limited (429) by ServiceMiddleware
     logging={"access": {"enabled": False}},  # BentoML's text access log; ours is JSON (SENTIMENT_ACCESS_LOG)
-    # an OpenTelemetry span per /predict call costs more than the request itself (docs/benchmarks.md);
-    # tracing stays on for the other endpoints
-    tracing={"excluded_urls": "/predict"},
+    # BentoML's OpenTelemetry span per /predict call costs more than the request itself (docs/benchmarks.md): the
+    # inference routes get the middleware's own sampled spans instead (service/api/tracing.py, SENTIMENT_TRACE_SAMPLE)
+    tracing={"excluded_urls": "/predict,/v2"},
     **({"resources": {"gpu": 1}} if settings.device.startswith("cuda") else {}),
 )
 class TweetSentiment:

@@ -24,7 +24,9 @@ model is busy with the previous one, so throughput does not change (docs/benchma
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import anyio
 
@@ -35,6 +37,16 @@ from service.core.predictor import check_batch_contract
 
 class Overloaded(Exception):
     """The batcher refused the request: it would miss ``max_latency_ms``."""
+
+
+@dataclass(slots=True)
+class Answer:
+    """One request's rows and how its model batch went (for the request's trace span)."""
+
+    rows: list[Row]
+    batch_size: int  # texts in the merged model batch
+    started: float  # time.perf_counter() when the batch's model call began
+    model_s: float  # the model call (thread hand-off included)
 
 
 class FastPredict:
@@ -60,28 +72,32 @@ class FastPredict:
             else None
         )
 
-    async def _run(self, texts: list[str]) -> list[Row]:
+    async def _run(self, texts: list[str]) -> tuple[list[Row], float, float]:
+        """One model call in a thread -> (rows, when it began, seconds)."""
+        t0 = time.perf_counter()
         rows = await anyio.to_thread.run_sync(self._predict_batch, texts, limiter=self._limiter)
         check_batch_contract(len(rows), len(texts), "predict_batch")
-        return rows
+        return rows, t0, time.perf_counter() - t0
 
-    async def _infer(self, batches: Sequence[list[str]]) -> list[list[Row]]:
-        """One merged batch: the texts of several requests -> one model call -> one answer list per request."""
-        rows = await self._run([text for texts in batches for text in texts])
-        out: list[list[Row]] = []
+    async def _infer(self, batches: Sequence[list[str]]) -> list[Answer]:
+        """One merged batch: the texts of several requests -> one model call -> one answer per request."""
+        merged = [text for texts in batches for text in texts]
+        rows, started, model_s = await self._run(merged)
+        out: list[Answer] = []
         start = 0
         for texts in batches:
-            out.append(rows[start : start + len(texts)])
+            out.append(Answer(rows[start : start + len(texts)], len(merged), started, model_s))
             start += len(texts)
         return out
 
-    async def __call__(self, texts: list[str]) -> list[Row]:
+    async def __call__(self, texts: list[str]) -> Answer:
         if self.batcher is None:
-            return await self._run(texts)
+            rows, started, model_s = await self._run(texts)
+            return Answer(rows, len(texts), started, model_s)
         self.batcher.cap_wait(self.max_wait_s)
         try:
-            rows = await self.batcher(texts)
+            answer = await self.batcher(texts)
         except Shed as e:
             raise Overloaded(str(e)) from e
-        check_batch_contract(len(rows), len(texts), "adaptive batcher")
-        return rows
+        check_batch_contract(len(answer.rows), len(texts), "adaptive batcher")
+        return answer

@@ -1,6 +1,6 @@
-"""``GET /docs.json``: BentoML's OpenAPI document with what the ASGI layer adds (GET /model, every error
-response, request bodies that are required and closed), so the document and the server agree (schemathesis
-``--checks all`` runs against it in the test suite)."""
+"""``GET /docs.json``: BentoML's OpenAPI document with what the ASGI layer adds (GET /model, the Open Inference
+Protocol routes of service/api/v2.py, every error response, request bodies that are required and closed), so the
+document and the server agree (schemathesis ``--checks all`` runs against it in the test suite)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 
 from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 from service.api.model_info import ModelInfo
+from service.api.openapi_v2 import v2_paths, v2_schemas
 
 API_PATHS = ("/predict", "/explain")
 # replaces BentoML's default description, whose badges are images from img.shields.io, readthedocs.org and
@@ -68,12 +69,15 @@ def extra_schemas() -> dict[str, Any]:
     }
 
 
-def patch(spec: dict[str, Any]) -> dict[str, Any]:
-    """BentoML's spec + GET /model, the error responses, required and closed request bodies, the schemas, and
-    a description that links nowhere else."""
+def patch(
+    spec: dict[str, Any], model: dict[str, Any] | None = None, max_texts: int = 256, max_chars: int = 2000
+) -> dict[str, Any]:
+    """BentoML's spec + GET /model, the V2 routes (of `model` once loaded), the error responses, required and
+    closed request bodies, the schemas, and a description that links nowhere else."""
     spec.setdefault("info", {})["description"] = DESCRIPTION
     spec["info"].pop("contact", None)  # BentoML's team, not this service's
-    for path, item in extra_paths().items():
+    paths = {**extra_paths(), **v2_paths(model, ERRORS)}
+    for path, item in paths.items():
         spec["paths"].setdefault(path, {}).update(item)
     for path in API_PATHS:
         post = spec["paths"].get(path, {}).get("post")
@@ -85,12 +89,16 @@ def patch(spec: dict[str, Any]) -> dict[str, Any]:
             body["required"] = True  # the APIs answer 400 to an empty body
             for media in body.get("content", {}).values():  # ... and to unknown fields
                 media.get("schema", {}).setdefault("additionalProperties", False)
-    spec.setdefault("components", {}).setdefault("schemas", {}).update(extra_schemas())
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update({**extra_schemas(), **v2_schemas(max_texts, max_chars)})
     return spec
 
 
-async def serve_docs(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> int:
-    """BentoML builds its document; the patched one is answered. Returns the status."""
+async def serve_docs(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, model: dict[str, Any] | None, limits: tuple[int, int]
+) -> int:
+    """BentoML builds its document; the patched one is answered (`limits`: texts per request, characters per
+    text). Returns the status."""
     start: dict[str, Any] = {}
     chunks: list[bytes] = []
 
@@ -103,4 +111,4 @@ async def serve_docs(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -
     await app(scope, receive, capture)
     if start.get("status") != 200:
         return await respond(send, start.get("status", 500), {"error": "could not build the OpenAPI spec"}, [])
-    return await respond(send, 200, patch(json.loads(b"".join(chunks))), [])
+    return await respond(send, 200, patch(json.loads(b"".join(chunks)), model, *limits), [])

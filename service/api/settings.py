@@ -84,6 +84,13 @@ class ServiceSettings(BaseSettings):
     timeout_s: int = Field(30, ge=1, description="request timeout in seconds (504 past it)")
     api_key: SecretStr | None = Field(None, description="when set, API requests need 'Authorization: Bearer <key>'")
     access_log: bool = Field(True, description="one JSON access-log line per request on stderr")
+    trace_sample: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="share of /predict and V2 inference requests traced (OpenTelemetry spans, exported over OTLP/HTTP "
+        "when OTEL_EXPORTER_OTLP_ENDPOINT is set); a sampled incoming traceparent is always followed",
+    )
     explain_max_tokens: int = Field(64, ge=1, description="tokens occluded by /explain (the model reads at most 64)")
 
     @model_validator(mode="after")

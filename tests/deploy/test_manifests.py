@@ -3,10 +3,11 @@
 
 The overlays are rendered with `kubectl kustomize` (kustomize built into kubectl); without kubectl those tests are
 skipped and the base's plain files are still validated one by one. The CRDs (KubeRay's RayJob, the Prometheus
-Operator's ServiceMonitor) have no schema in kubernetes-validate and their published schemas cannot be fetched
-here (no network at test time), so they get structural checks: the RayJob's pod templates validated as core
-PodTemplates, its entrypoint parsed by the real `sentiment` parser, the ServiceMonitor's selector and port matched
-against the Service.
+Operator's ServiceMonitor, KServe's InferenceService) have no schema in kubernetes-validate and their published
+schemas cannot be fetched here (no network at test time), so they get structural checks: the pod templates of the
+RayJob and the InferenceService validated as core PodTemplates, their command lines parsed by the real `sentiment`
+parser, the ServiceMonitor's selector and port matched against the Service, the InferenceService's fields checked
+against the pinned KServe SDK's model of the CRD.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ K8S = REPO / "deploy" / "k8s"
 BASE = K8S / "base"
 OVERLAYS = ["cpu", "gpu"]
 K8S_VERSION = "1.30.0"
-CRDS = {("ray.io/v1", "RayJob"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRDS = {("ray.io/v1", "RayJob"), ("monitoring.coreos.com/v1", "ServiceMonitor")}  # + KServe's, tested below
 KUBECTL = shutil.which("kubectl")
 needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="kubectl (with its built-in kustomize) is not installed")
 
@@ -171,3 +172,34 @@ def test_rayjob_structure() -> None:
     assert args.model == "/app/models/default"
     ray_pin = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["ray"][0]
     assert ray_pin == f"ray[data]=={cluster['rayVersion']}"  # the version the image (--target ray) installs
+
+
+def test_kserve_inferenceservice_structure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The V2 custom predictor: predictor fields known to the pinned KServe SDK's model of the CRD, its pod part a
+    valid core PodTemplate (strict), the real CLI's flags and settings, the protocol's health routes as probes."""
+    from kserve.models import V1beta1InferenceServiceSpec, V1beta1PredictorSpec
+    from kubernetes.client import V1PodSpec
+
+    isvc = yaml.safe_load((K8S / "kserve" / "inferenceservice.yaml").read_text())
+    assert (isvc["apiVersion"], isvc["kind"]) == ("serving.kserve.io/v1beta1", "InferenceService")
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+        validate(isvc)  # if a schema ever ships, this fails and the CRD gets validated for real
+    assert set(isvc["spec"]) <= set(V1beta1InferenceServiceSpec.attribute_map.values())
+    predictor = isvc["spec"]["predictor"]
+    unknown = set(predictor) - set(V1beta1PredictorSpec.attribute_map.values())
+    assert not unknown, f"not fields of KServe's PredictorSpec: {unknown}"
+    pod_fields = set(V1PodSpec.attribute_map.values())
+    pod = {k: v for k, v in predictor.items() if k in pod_fields}
+    validate({"apiVersion": "v1", "kind": "PodTemplate", "metadata": {"name": "x"}, "template": {"spec": pod}})
+    (api,) = pod["containers"]
+    assert api["name"] == "kserve-container" and len(api["ports"]) == 1  # KServe routes to the one port
+    argv = api["args"]
+    assert argv[:2] == ["sentiment", "serve"]
+    args = build_parser().parse_args(argv[1:])  # the real CLI's flags
+    assert args.host == "0.0.0.0" and args.port == api["ports"][0]["containerPort"]
+    settings = check_settings({e["name"]: e["value"] for e in api["env"] if "value" in e}, monkeypatch)
+    assert 0 < settings.trace_sample <= 0.1 and predictor["timeout"] == settings.timeout_s
+    assert [e["name"] for e in api["env"] if "valueFrom" in e] == ["SENTIMENT_API_KEY"]  # the key from the Secret
+    assert api["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"  # open routes: no API key needed
+    assert api["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert predictor["terminationGracePeriodSeconds"] > settings.timeout_s

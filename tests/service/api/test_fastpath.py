@@ -116,8 +116,14 @@ def test_batcher_wait_is_capped_and_batches_are_split_back():
 
     answers, wait = asyncio.run(run())
     assert wait <= 0.005
-    assert answers == [[{"label": f"{i}a", "scores": {}}, {"label": f"{i}b", "scores": {}}] for i in range(10)]
+    assert [a.rows for a in answers] == [
+        [{"label": f"{i}a", "scores": {}}, {"label": f"{i}b", "scores": {}}] for i in range(10)
+    ]
     assert sum(calls) == 20 and len(calls) < 10  # merged
+    # each answer names its merged batch (what the request's trace span reports): sizes add up to the calls
+    batches = {a.started: a.batch_size for a in answers}  # one model call per distinct start time
+    assert sorted(batches.values()) == sorted(calls)
+    assert all(a.model_s > 0 for a in answers)
 
 
 def test_model_threads_run_merged_batches_in_parallel():
