@@ -112,7 +112,7 @@ def run_loadtest(
 
             port = free_port()
             log = out_dir / f"loadtest_{scenario}-server.log"
-            srv = stack.enter_context(servers.started("served", servers.serve_cmd(model, port), port, log=log))
+            srv = stack.enter_context(servers.started(servers.serve_cmd(model, port), port, log=log))
             url = srv.url
         cmd = [
             sys.executable,

@@ -28,7 +28,7 @@ import torch
 from loadtests.bench import servers
 from loadtests.bench.ratios import KINDS, ratios
 from loadtests.bench.report import write_report
-from service.api.launcher import free_port
+from service.api.launcher import Launched, free_port
 from service.core.cores import cpu_cores
 from service.core.paths import DATA_DIR, REPO
 from service.core.semeval import folder_texts
@@ -80,7 +80,7 @@ def _tree_cpu(pid: int) -> float:
 
 
 def load(
-    server: servers.Server,
+    server: Launched,
     bodies: Path,
     concurrency: int,
     plan: Plan,
@@ -139,7 +139,7 @@ def http_suite(model: Path, texts: list[str], plan: Plan, work: Path) -> tuple[d
         port = free_port()
         cmd, env = make(port)
         _progress(f"starting {name}")
-        with servers.started(name, cmd, port, env, log=work / f"{name}.log") as srv:
+        with servers.started(cmd, port, env, log=work / f"{name}.log") as srv:
             start_s[name] = round(srv.start_s, 2)
             runs: dict[str, Any] = {"single": [], "mid": [], "multi": []}
             for c in plan.levels:

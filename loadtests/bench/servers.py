@@ -5,26 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from service.api.launcher import launched, serve_command
-
-
-@dataclass
-class Server:
-    name: str
-    url: str
-    pid: int
-    start_s: float  # process start -> /readyz answers 200
+from service.api.launcher import Launched, launched, serve_command
 
 
 @contextmanager
 def started(
-    name: str, cmd: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None
-) -> Iterator[Server]:
+    cmd: list[str], port: int, env: dict[str, str] | None = None, log: Path | None = None
+) -> Iterator[Launched]:
+    """`cmd`, a server listening on `port`, once ``/readyz`` answers (up to 180 s); always stopped afterwards."""
     with launched(lambda _: cmd, port=port, env=env, log_path=log, ready_timeout=180) as s:
-        yield Server(name, s.url, s.pid, s.start_s)
+        yield s
 
 
 def echo_cmd(port: int) -> list[str]:

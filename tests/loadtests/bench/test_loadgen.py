@@ -16,7 +16,7 @@ from service.api.launcher import free_port
 @pytest.fixture(scope="module")
 def echo_url() -> Iterator[str]:
     port = free_port()
-    with servers.started("echo", servers.echo_cmd(port), port) as srv:
+    with servers.started(servers.echo_cmd(port), port) as srv:
         yield srv.url
 
 

@@ -26,7 +26,7 @@ def test_the_peer_answers_like_the_in_process_predictor():
     texts = [t.text for t in clean_tweets(40)]
     expected = Predictor(load_artifact(DEFAULT_MODEL, "cpu")).predict(texts)
     port = free_port()
-    with servers.started("peer", servers.peer_cmd(DEFAULT_MODEL, port), port) as srv:
+    with servers.started(servers.peer_cmd(DEFAULT_MODEL, port), port) as srv:
         got = httpx.post(srv.url + "/predict", json={"texts": texts}, timeout=30).json()
         single = httpx.post(srv.url + "/predict", json={"texts": texts[:1]}, timeout=30).json()
         bad = httpx.post(srv.url + "/predict", json={"texts": []}, timeout=30)
