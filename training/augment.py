@@ -9,12 +9,16 @@ real training tweet where the effect on the label is clear, and gives the copy t
   ("the show was great", "I love it") -> negated ("the show was not great", "I don't love it"): negative;
 * a negative tweet of that shape (at most two negative words, none positive; "the food is awful", "I hate it")
   -> negated: neutral (a negated negative opinion is at most mild; CheckList's expectation is "not negative");
-* a neutral tweet with no polarised word and a copula ("the match is on Sunday") -> negated: neutral;
-* the positive tweets of the first rule once more, their positive adjective replaced by a negated negative one
-  ("the show was great" -> "the show was not bad"): positive (the contrast pair of the first rule's copy).
+* a neutral tweet with no polarised word and a copula ("the match is on Sunday") -> negated: neutral.
+
+A fourth rule was measured and dropped: the first rule's positive tweets once more with their adjective replaced
+by a negated negative one ("the show was great" -> "the show was not awful", positive). It cut the failures on
+"not bad at all" (100% -> 30%), but the data has so few negative adjectives (16 tweets with "awful", 188 with
+"bad") that the copies taught "awful" as positive: "The movie is awful." fell to P(negative) 0.58, and its
+temporal validation AvgRec was the lowest of the candidates (README, "Model quality").
 
 Only tweets without a negator of their own qualify; at most ``rate`` x the training part is added (seeded), split
-evenly over the four rules. The evaluation parts are never augmented.
+evenly over the three rules. The evaluation parts are never augmented.
 """
 
 from __future__ import annotations
@@ -34,8 +38,6 @@ _COPULA = re.compile(
 _VERB = re.compile(
     r"\b(I|we|you|they)\s+(love|like|enjoy|adore|hate|dislike|despise|loved|liked|hated|enjoyed)\b", re.I
 )
-ANTONYM = -1  # the pool key of the fourth rule
-NEGATED_ANTONYMS = ("bad", "terrible", "awful", "boring", "horrible", "disappointing", "annoying", "that bad")
 STRONG = 0.25  # |VADER score| / 4 from which a word counts as an opinion word (VADER 1.0 of 4)
 _DO = {"loved": "didn't love", "liked": "didn't like", "hated": "didn't hate", "enjoyed": "didn't enjoy"}
 
@@ -84,16 +86,9 @@ def negation_counterfactuals(train: list[Example], rate: float, seed: int) -> li
         elif ex.label == NEU and pos_words == neg_words == 0:
             pools[NEU].append(replace(ex, id=f"{ex.id}#neg", text=text, label=NEU))
     rng = random.Random(seed)
-    pools[ANTONYM] = []
-    for ex in pools[POS]:
-        original = next(e for e in train if e.id == ex.id.removesuffix("#neg"))
-        m = _COPULA.search(original.text)
-        if m:
-            swapped = f"{original.text[: m.start(3)]}not {rng.choice(NEGATED_ANTONYMS)}{original.text[m.end(3) :]}"
-            pools[ANTONYM].append(replace(original, id=f"{original.id}#ant", text=swapped, label=POS))
-    per_rule = int(rate * len(train) / 4)
+    per_rule = int(rate * len(train) / 3)
     out: list[Example] = []
-    for label in (POS, NEG, NEU, ANTONYM):
+    for label in (POS, NEG, NEU):
         pool = pools[label]
         out += pool if len(pool) <= per_rule else rng.sample(pool, per_rule)
     return out
