@@ -142,10 +142,13 @@ def _read_jsonl(f: IO[str], text_field: str, id_field: str, line0: int = 1, inde
         index += 1
 
 
-def _read_txt(f: IO[str], line0: int = 1) -> Iterator[Record]:
-    for index, (line_no, line) in enumerate((n, t) for n, t in enumerate(f, line0) if t.rstrip("\r\n").strip()):
+def _read_txt(f: IO[str], line0: int = 1, index: int = 0) -> Iterator[Record]:
+    for line_no, line in enumerate(f, line0):
         text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
         yield check_text(Record(index, line_no, str(line_no), text, None, {"line": line_no}))
+        index += 1
 
 
 def _read_parquet(
@@ -246,7 +249,7 @@ def read_range(
     if fmt == "jsonl":
         yield from _read_jsonl(f, text_field, id_field, line0, index0)
     elif fmt == "txt":
-        yield from _read_txt(f, line0)
+        yield from _read_txt(f, line0, index0)
     elif fmt in ("tsv", "semeval"):
         if start == 0:
             header = f.readline()
@@ -256,7 +259,7 @@ def read_range(
         else:
             lines = iter(f)
         if fmt == "semeval" or looks_like_semeval(header):
-            yield from parse_semeval(lines, start_line=line0)
+            yield from parse_semeval(lines, start_line=line0, first_index=index0)
         elif start == 0:
             yield from _read_delimited(_chain_io(header, f), "\t", text_field, id_field)
         else:  # the header line, then this piece's lines (numbered from line0)
