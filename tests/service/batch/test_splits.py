@@ -5,6 +5,7 @@ fields), whatever the cut size; files that cannot be cut safely stay whole."""
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 
 import pyarrow as pa
@@ -22,9 +23,7 @@ def _as_tuples(records):
 def _pieces_records(pieces):
     out = []
     for p in pieces:
-        out += read_range(
-            p.path, p.fmt, start=p.start, end=p.end, line0=p.line0, index0=p.index0, header=p.header
-        )
+        out += read_range(p.path, p.fmt, start=p.start, end=p.end, line0=p.line0, index0=p.index0, header=p.header)
     return out
 
 
@@ -78,7 +77,7 @@ def test_pieces_read_back_exactly_the_whole_file(tmp_path, make, split):
     assert len(pieces) > 1  # really cut
     assert [p.name for p in pieces] == sorted(p.name for p in pieces)  # names follow input order
     assert pieces[0].start == 0 and pieces[-1].end == path.stat().st_size
-    assert all(a.end == b.start for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces))
     assert _as_tuples(_pieces_records(pieces)) == _as_tuples(whole)
     assert fp["size"] == path.stat().st_size and len(fp["sha256"]) == 64
 
