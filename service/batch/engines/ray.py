@@ -169,7 +169,8 @@ def score_with_ray(
 
     started = _ray_init(address, opts.progress)
     try:
-        pool = _actor_pool(ray, model_files, device, precision, batch_size, actors)
+        files_ref = ray.put(model_files)  # held until the end: a restarting actor reads its arguments again
+        pool = _actor_pool(ray, files_ref, device, precision, batch_size, actors)
         todo = [p for p in pieces if p.name not in done]
         worker_opts = {**job_opts, "window": opts.window}
         done.update(_run(ray, pool, todo, staging, shard_fmt, worker_opts, len(files) > 1, opts, summary.resumed_from))
@@ -212,7 +213,7 @@ def _open_journal(
 
 
 def _actor_pool(
-    ray: Any, model_files: dict[str, bytes], device: str, precision: str, batch_size: int, actors: int | None
+    ray: Any, files_ref: Any, device: str, precision: str, batch_size: int, actors: int | None
 ) -> list[Any]:
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0)) if device == "auto" or device.startswith("cuda") else 0
@@ -230,7 +231,6 @@ def _actor_pool(
         max_task_retries=MAX_TASK_RETRIES,
         scheduling_strategy="SPREAD",
     )(ShardScorer)
-    files_ref = ray.put(model_files)
     kwargs = {"device": "cuda" if gpus else "cpu", "batch_size": batch_size, "threads": threads, "precision": precision}
     return [remote.remote(files_ref, **kwargs) for _ in range(n_actors)]
 
