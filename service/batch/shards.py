@@ -18,6 +18,7 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -73,6 +74,7 @@ def score_piece(
     """Read, score and commit one piece (see the module docstring). Returns its record, or ``{"failed": message}``
     at its first bad row when ``on_error`` is ``fail`` (nothing of the piece is committed then)."""
     name = f"part-{piece['file_no']:05d}-{piece['part_no']:05d}"
+    t0 = time.perf_counter()
     records = read_range(
         piece["path"],
         piece["fmt"],
@@ -121,12 +123,14 @@ def score_piece(
         "bytes": out.stat().st_size if out.exists() else 0,
         "input": piece,
         "rejects_sha256": None,
+        "seconds": 0.0,  # read, score and write, on the worker (rows/s per actor = rows / seconds)
     }
     if rejects:
         rej, rej_tmp = rejects_file(staging, name), rejects_file(staging, name + ".tmp")
         rej_tmp.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects).encode())
         _commit(rej_tmp, rej)
         record["rejects_sha256"] = sha256_of(rej)
+    record["seconds"] = round(time.perf_counter() - t0, 3)
     rec, rec_tmp = record_file(staging, name), record_file(staging, name + ".tmp")
     rec_tmp.write_text(json.dumps(record), encoding="utf-8")
     _commit(rec_tmp, rec)  # the commit point

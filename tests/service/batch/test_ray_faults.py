@@ -16,11 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from loadtests.ray_cluster import RayCluster, can_unshare
 from loadtests.reference import clean_tweets
 from service.batch.engines.local import score_file
 from service.core.artifact import load_artifact
 from tests.conftest import DEFAULT_MODEL
-from tests.service.batch.ray_cluster import RayCluster, can_unshare
 from tests.service.batch.test_scoring import read_output
 
 pytest.importorskip("ray")

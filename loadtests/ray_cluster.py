@@ -1,4 +1,4 @@
-"""A real 2-node Ray cluster on this machine, kept on loopback, for the fault tests of the Ray engine.
+"""A real 2-node Ray cluster on this machine, kept on loopback: the fault tests and the scale bench of the Ray engine.
 
 Ray turns 127.0.0.1 into the machine's routable address and talks to itself over it; inside a fresh network
 namespace (``unshare -n``, then ``ip link set lo up``; needs root, as here and in CI) loopback is the only interface,
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.conftest import REPO
+REPO = Path(__file__).resolve().parent.parent
 
 VENV_BIN = Path(os.sys.executable).parent
 HEAD_PORT = 6390
@@ -28,7 +28,7 @@ SECOND_NODE_PORT = 62001  # the second node's node-manager port: how its raylet 
 
 
 class RayCluster:
-    def __init__(self, cpus_per_node: int = 2) -> None:
+    def __init__(self, cpus_per_node: int = 2, pythonpath: Path = REPO) -> None:
         self.holder = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
         self.temp = Path(tempfile.mkdtemp(prefix="rayf-", dir="/tmp"))  # short: Unix socket paths are limited
         self.ns = ["nsenter", f"--net=/proc/{self.holder.pid}/ns/net"]
@@ -38,7 +38,7 @@ class RayCluster:
             **os.environ,
             "RAY_AUTH_MODE": "token",
             "RAY_AUTH_TOKEN": secrets.token_hex(16),
-            "PYTHONPATH": str(REPO),
+            "PYTHONPATH": str(pythonpath),  # the code the workers import
             "RAY_health_check_period_ms": "1000",  # a removed node is declared dead in seconds, not half a minute
             "RAY_health_check_failure_threshold": "3",
             "RAY_USAGE_STATS_ENABLED": "0",
