@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,11 +51,14 @@ def make_inputs(out: Path, rows: int) -> tuple[Path, Path]:
     return one, shards
 
 
-def timed(argv: list[str], env: dict[str, str], ns: list[str], out: Path, name: str, timeout: float) -> dict:
-    """Run a `sentiment score` under /usr/bin/time; its CPU seconds, wall seconds and JSON summary."""
+def timed(
+    argv: list[str], env: dict[str, str], ns: list[str], out: Path, name: str, timeout: float, cwd: Path = REPO
+) -> dict:
+    """Run a `sentiment score` under /usr/bin/time; its CPU seconds, wall seconds and JSON summary. `cwd` is the
+    code that runs (``python -m`` puts it first on sys.path)."""
     tfile = out / f"{name}.time"
     cmd = [*ns, "/usr/bin/time", "-o", str(tfile), "-f", "%U %S %e", *argv]
-    proc = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode:
         raise RuntimeError(f"{name} failed: {proc.stderr[-3000:]}")
     user, sys_, wall = (float(x) for x in tfile.read_text().split()[-3:])
@@ -129,14 +133,21 @@ def main() -> int:
     ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of pieces committed when the driver dies")
     ap.add_argument("--before", default=BEFORE, help="commit of the driver-writes Ray engine")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per scoring run")
+    ap.add_argument("--phases", default="local,before,after", help="which runs (the report keeps earlier ones)")
     args = ap.parse_args()
+    args.model = str(Path(args.model).resolve())
+    phases = args.phases.split(",")
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     one, shards = make_inputs(out, args.rows)
     report: dict = {"rows": args.rows, "model": args.model, "cluster": "2 nodes x 2 CPUs, one machine", "runs": {}}
+    if (out / "report.json").is_file():
+        report = json.loads((out / "report.json").read_text())
     runs = report["runs"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    runs["local"] = timed(score_argv(args.model, one, str(out / "local.jsonl")), env, [], out, "local", args.timeout)
+    if "local" in phases:
+        argv = score_argv(args.model, one, str(out / "local.jsonl"))
+        runs["local"] = timed(argv, env, [], out, "local", args.timeout)
     ref = columns(out / "local.jsonl")
 
     before_src = out / "before"
@@ -146,13 +157,19 @@ def main() -> int:
         subprocess.run(["tar", "-x", "-C", str(before_src)], input=archive.stdout, check=True)
     ray_args = ("--engine", "ray", "--ray-actors", "2")
     for phase, code in (("before", before_src), ("after", REPO)):
+        if phase not in phases:
+            continue
+        for old in out.glob(f"{phase}-*"):  # an earlier run's outputs and partial files
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        for old in out.glob("resume-*") if phase == "after" else []:
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
         cluster = RayCluster(pythonpath=code)
         try:
             renv = {**cluster.env, "PYTHONPATH": str(code)}
             addr = ("--ray-address", cluster.address)
             if phase == "before":
                 argv = score_argv(args.model, one, f"{out / 'before-dir'}/", *ray_args, *addr)
-                runs["before_file_to_dir"] = timed(argv, renv, cluster.ns, out, "before", args.timeout)
+                runs["before_file_to_dir"] = timed(argv, renv, cluster.ns, out, "before", args.timeout, before_src)
                 runs["before_file_to_dir"]["compare"] = same_rows(out / "before-dir", ref)
                 continue
             split = ("--ray-split-mb", args.split_mb)
@@ -166,10 +183,12 @@ def main() -> int:
         finally:
             cluster.stop()
     report["driver_cpu_s_per_million_rows"] = {k: per_mrow(v, args.rows) for k, v in runs.items() if "user_s" in v}
-    full = runs["after_file_to_dir"]["wall_s"]
-    report["resume_wall_fraction_of_full_run"] = round(runs["after_resume"]["wall_s"] / full, 3)
-    records = [json.loads(p.read_text()) for p in (out / "after-dir").glob("_part-*.json")]
-    report["rows_per_s_per_actor"] = round(sum(r["rows"] for r in records) / sum(r["seconds"] for r in records), 1)
+    if "after" in phases:
+        full = runs["after_file_to_dir"]["wall_s"]
+        report["resume_wall_fraction_of_full_run"] = round(runs["after_resume"]["wall_s"] / full, 3)
+        records = [json.loads(p.read_text()) for p in (out / "after-dir").glob("_part-*.json")]
+        rows_s = sum(r["rows"] for r in records) / sum(r["seconds"] for r in records)
+        report["rows_per_s_per_actor"] = round(rows_s, 1)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))
     return 0

@@ -24,7 +24,7 @@ from service.batch.readers import InputFormatError, detect_format, resolve_forma
 from service.core.semeval import looks_like_semeval
 
 LINE_FORMATS = ("jsonl", "tsv", "semeval", "txt")  # one record per line: cut at line ends
-_BLANK = re.compile(r"^[^\S\n]*$", re.MULTILINE)  # a line the readers skip (str.strip() leaves nothing)
+_BLANK_INSIDE = re.compile(r"\n[^\S\n]*(?=\n)")  # a blank line between two line ends (anchored on \n: fast)
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def _line_pieces(whole: Piece, split_bytes: int) -> tuple[str, list[Piece]]:
             if header is None:
                 header = text[: text.find("\n") + 1] if "\n" in text else text
             lines = data.count(b"\n") + (not data.endswith(b"\n"))
-            blank = len(_BLANK.findall(text)) - data.endswith(b"\n")  # the match after the last \n is no line
+            blank = blank_lines(text)
             has_header = whole.fmt == "tsv" and bool(header.strip()) and not looks_like_semeval(header)
             rows = lines - blank - (1 if pos == 0 and has_header else 0)
             cuts.append((pos, pos + len(data), line0, index0))
@@ -178,3 +178,13 @@ def _parquet_pieces(whole: Piece, split_bytes: int) -> list[Piece]:
             )
             first, rows_before, size, rows = g + 1, rows_before + rows, 0, 0
     return pieces if len(pieces) > 1 else [whole]
+
+
+def blank_lines(text: str) -> int:
+    """Lines of `text` that the readers skip (``not line.strip()``); a final line without ``\n`` counts too."""
+    first_end = text.find("\n")
+    if first_end < 0:
+        return int(bool(text) and not text.strip())
+    n = len(_BLANK_INSIDE.findall(text)) + (not text[:first_end].strip())
+    last = text[text.rfind("\n") + 1 :]
+    return n + (bool(last) and not last.strip())
