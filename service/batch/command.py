@@ -22,6 +22,7 @@ EPILOG = """examples:
   cat texts.txt | sentiment score - --format txt -o - > scored.jsonl
   sentiment score big.csv -o big.scored.csv --resume        # after a crash or Ctrl-C
   sentiment score shards/ -o scored/ --engine ray --ray-address auto
+  sentiment score shards/ -o scored/ --engine ray --ray-address auto --resume   # after the driver died
   sentiment score tweets.jsonl -o scored.jsonl --via-api http://127.0.0.1:3000
 """
 
@@ -62,6 +63,12 @@ def add_score_parser(sub: Any, add_model_arg: Callable[[argparse.ArgumentParser]
     sc.add_argument("--engine", choices=("local", "ray"), default="local", help="local streaming or Ray Data")
     sc.add_argument("--ray-address", default=None, help="join this Ray cluster (e.g. auto, ray://host:10001)")
     sc.add_argument("--ray-actors", type=int, default=None, help="model replicas (default: CPUs / 2, GPUs if any)")
+    sc.add_argument(
+        "--ray-split-mb",
+        type=float,
+        default=64.0,
+        help="--engine ray: cut input files bigger than this into pieces of about this size (default: 64)",
+    )
     sc.add_argument("--via-api", metavar="URL", default=None, help="score through a running `sentiment serve`")
     sc.add_argument("--api-key", default=None, help="bearer token for --via-api")
     sc.add_argument("--json", action="store_true", help="print the summary as one JSON line (on stderr)")
@@ -100,8 +107,8 @@ def _refusal(args: argparse.Namespace) -> str | None:
             "--precision and --device choose the local model; with --via-api the server's settings decide "
             "(start it with `sentiment serve --precision int8`)"
         )
-    if args.engine == "ray" and args.resume:
-        return "--resume is for the local engine (Ray retries failed tasks itself; re-run the job)"
+    if args.ray_split_mb <= 0:
+        return "--ray-split-mb must be > 0"
     return None
 
 
@@ -130,6 +137,7 @@ def run_score(args: argparse.Namespace) -> int:
             actors=args.ray_actors,
             device=args.device,
             precision=args.precision,
+            split_bytes=max(1, int(args.ray_split_mb * (1 << 20))),
         )
     else:
         from service.batch.engines.local import score_file

@@ -70,7 +70,9 @@ def _open_text(path: str) -> IO[str]:
     return open_text(path)
 
 
-def _read_delimited(f: IO[str], delimiter: str, text_field: str, id_field: str) -> Iterator[Record]:
+def _read_delimited(
+    f: IO[str], delimiter: str, text_field: str, id_field: str, line_offset: int = 0, index: int = 0
+) -> Iterator[Record]:
     quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
     reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
     try:
@@ -82,18 +84,17 @@ def _read_delimited(f: IO[str], delimiter: str, text_field: str, id_field: str) 
     header = [h.strip().lstrip("\ufeff") for h in header]
     if text_field not in header:
         raise InputFormatError(f"no {text_field!r} column in the header {header}; choose one with --text-field")
-    index = 0
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as e:
-            line_no = reader.line_num
+            line_no = reader.line_num + line_offset
             yield Record(index, line_no, str(index + 1), None, error=f"line {line_no}: {e}")
             index += 1
             continue
-        line_no = reader.line_num
+        line_no = reader.line_num + line_offset
         if not row or all(not c.strip() for c in row):
             continue
         if len(row) > len(header):
@@ -108,9 +109,8 @@ def _read_delimited(f: IO[str], delimiter: str, text_field: str, id_field: str) 
         index += 1
 
 
-def _read_jsonl(f: IO[str], text_field: str, id_field: str) -> Iterator[Record]:
-    index = 0
-    for line_no, line in enumerate(f, 1):
+def _read_jsonl(f: IO[str], text_field: str, id_field: str, line0: int = 1, index: int = 0) -> Iterator[Record]:
+    for line_no, line in enumerate(f, line0):
         if not line.strip():
             continue
         try:
@@ -143,9 +143,8 @@ def _read_jsonl(f: IO[str], text_field: str, id_field: str) -> Iterator[Record]:
         index += 1
 
 
-def _read_txt(f: IO[str]) -> Iterator[Record]:
-    index = 0
-    for line_no, line in enumerate(f, 1):
+def _read_txt(f: IO[str], line0: int = 1, index: int = 0) -> Iterator[Record]:
+    for line_no, line in enumerate(f, line0):
         text = line.rstrip("\r\n")
         if not text.strip():
             continue
@@ -153,7 +152,9 @@ def _read_txt(f: IO[str]) -> Iterator[Record]:
         index += 1
 
 
-def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Record]:
+def _read_parquet(
+    path: str, text_field: str, id_field: str, row_groups: list[int] | None = None, index: int = 0
+) -> Iterator[Record]:
     import pyarrow.parquet as pq
 
     try:
@@ -162,8 +163,7 @@ def _read_parquet(path: str, text_field: str, id_field: str) -> Iterator[Record]
         raise InputFormatError(f"cannot read parquet file {path}: {e}") from e
     if text_field not in pf.schema_arrow.names:
         raise InputFormatError(f"no {text_field!r} column in {pf.schema_arrow.names}; choose one with --text-field")
-    index = 0
-    for batch in pf.iter_batches(batch_size=4096):
+    for batch in pf.iter_batches(batch_size=4096, row_groups=row_groups):
         for row in batch.to_pylist():
             rid = row.get(id_field)
             label = row.get("label")
@@ -218,3 +218,52 @@ class _chain_io(io.TextIOBase):
 
     def __next__(self) -> str:
         return next(self._it)
+
+
+def read_range(
+    path: str,
+    fmt: str,
+    text_field: str = "text",
+    id_field: str = "id",
+    *,
+    start: int = 0,
+    end: int | None = None,
+    line0: int = 1,
+    index0: int = 0,
+    header: str | None = None,
+) -> Iterator[Record]:
+    """The records of one piece of a file (service/batch/splits.py): bytes ``[start, end)`` of a line-per-record
+    text file, or row groups ``[start, end)`` of a Parquet file. `line0` is the file's line number of the piece's first
+    line and `index0` the data rows before it, so line numbers, default ids and errors are the whole file's; `header`
+    is the file's first line (a TSV header, or a SemEval row that tells the layout). The whole file when `end` is
+    None."""
+    if end is None:
+        yield from read_records(path, fmt, text_field, id_field)
+        return
+    if fmt == "parquet":
+        yield from _read_parquet(path, text_field, id_field, list(range(start, end)), index0)
+        return
+    with open(path, "rb") as raw:
+        raw.seek(start)
+        data = raw.read(end - start)
+    f = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape", newline="")
+    if fmt == "jsonl":
+        yield from _read_jsonl(f, text_field, id_field, line0, index0)
+    elif fmt == "txt":
+        yield from _read_txt(f, line0, index0)
+    elif fmt in ("tsv", "semeval"):
+        if start == 0:
+            header = f.readline()
+            lines: Iterator[str] = _chain(header, f)
+        elif header is None:
+            raise InputFormatError(f"{path}: a TSV piece after the first needs the file's first line")
+        else:
+            lines = iter(f)
+        if fmt == "semeval" or looks_like_semeval(header):
+            yield from parse_semeval(lines, start_line=line0, first_index=index0)
+        elif start == 0:
+            yield from _read_delimited(_chain_io(header, f), "\t", text_field, id_field)
+        else:  # the header line, then this piece's lines (numbered from line0)
+            yield from _read_delimited(_chain_io(header, f), "\t", text_field, id_field, line0 - 2, index0)
+    else:
+        raise InputFormatError(f"{path}: {fmt} files are read whole, not in byte ranges")

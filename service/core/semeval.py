@@ -44,9 +44,10 @@ def looks_like_semeval(first_line: str) -> bool:
     return len(parts) >= 3 and parts[1].strip().lower() in LABELS
 
 
-def parse_semeval(lines: Iterable[str], start_line: int = 1) -> Iterator[Record]:
-    """Records of SemEval lines (label lower-cased; the ``id`` and ``label`` columns also in ``fields``)."""
-    i = -1  # data-row index: blank lines are not rows
+def parse_semeval(lines: Iterable[str], start_line: int = 1, first_index: int = 0) -> Iterator[Record]:
+    """Records of SemEval lines (label lower-cased; the ``id`` and ``label`` columns also in ``fields``); `start_line`
+    and `first_index` number a part of a file as the whole file does."""
+    i = first_index - 1  # data-row index: blank lines are not rows
     for offset, raw in enumerate(lines):
         line_no = start_line + offset
         line = raw.rstrip("\r\n")

@@ -165,9 +165,12 @@ def test_rayjob_structure() -> None:
     argv = shlex.split(job["spec"]["entrypoint"])
     assert argv[:2] == ["sentiment", "score"]
     args = build_parser().parse_args(argv[1:])  # the real CLI's flags
-    assert args.engine == "ray" and args.ray_address == "auto" and not args.resume  # --resume: local engine only
+    assert args.engine == "ray" and args.ray_address == "auto" and args.resume  # a retried job goes on
+    assert args.output.endswith("/")  # the workers write their own shards into a directory
     mounts = [{m["mountPath"] for c in g["template"]["spec"]["containers"] for m in c["volumeMounts"]} for g in groups]
     assert all("/data" in m for m in mounts)  # the shards are readable on every node
+    data = [m for g in groups for c in g["template"]["spec"]["containers"] for m in c["volumeMounts"]]
+    assert not any(m.get("readOnly") for m in data if m["mountPath"] == "/data")  # and writable: workers write
     assert Path(args.input).is_relative_to("/data") and Path(args.output).is_relative_to("/data")
     assert args.model == "/app/models/default"
     ray_pin = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["ray"][0]

@@ -22,6 +22,7 @@ import numpy as np
 from service.batch.files import JobFiles
 from service.batch.job import JobOptions, Scorer, Window, progress_bar, run_windows
 from service.batch.journal import Journal, input_fingerprint
+from service.batch.model_info import model_fingerprint, scored_version
 from service.batch.readers import read_records, resolve_format
 from service.batch.rows import ScoreSummary, ScoringError
 from service.batch.sinks import FileOutput, StreamOutput, output_format
@@ -29,22 +30,6 @@ from service.core.artifact import Artifact
 from service.core.parallel import ParallelProba, use_cores
 from service.core.predictor import Predictor
 from service.core.records import Record, partition
-
-
-def scored_version(artifact: Artifact) -> str:
-    """The ``model_version`` of every output row: int8 answers are marked (``+int8``) on every engine."""
-    return artifact.manifest.version + ("+int8" if artifact.precision == "int8" else "")
-
-
-def model_fingerprint(artifact: Artifact) -> dict[str, Any]:
-    m = artifact.manifest
-    return {
-        "name": m.name,
-        "version": m.version,
-        "precision": artifact.precision,
-        "sha256": artifact.weights_sha256,
-        "files": dict(m.files),
-    }
 
 
 class ModelScorer:

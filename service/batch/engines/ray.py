@@ -1,15 +1,21 @@
-"""`sentiment score --engine ray`: the same scoring job on Ray Data, for when one machine is not enough.
+"""`sentiment score --engine ray`: the same scoring job on a Ray cluster, for when one machine is not enough.
 
-Pipeline (streaming, ordered):
+The driver handles metadata only; the workers read, score and write (docs/batch-scoring.md, "Ray"):
 
-1. ``from_items(files)`` -> ``map_batches(read_shard)``: each input file (or each shard of a directory) is parsed by
-   the same readers as the local engine (same quirks, same line numbers, same bad-row reports), in chunks.
-2. ``map_batches(RayScorer, concurrency=N)``: an actor pool of model replicas. Each actor loads the verified
-   artifact once (`service.core.artifact.load_artifact`, no training code) and gets one GPU when the cluster has them.
-3. The driver streams the scored batches back in input order as windows of the one job loop every engine uses
-   (service/batch/job.py) and the same outputs (service/batch/sinks.py): one ``.jsonl`` / ``.csv`` / ``.parquet``
-   file (atomic rename at the end), or a directory of parquet shards. Bad rows go to ``OUTPUT.rejects.jsonl``
-   (``--on-error skip``) or stop the job (``fail``).
+1. The driver reads the input once (`splits.scan_inputs`): sha256 per file for the resume fingerprint, and the
+   pieces: a file each, big files cut into byte ranges at line ends (Parquet: row groups).
+2. A pool of model actors (`ShardScorer`, one GPU each when the cluster has them, spread over the nodes) scores the
+   pieces in parallel; each piece is read by the same readers as the local engine (same line numbers, same bad-row
+   reports) and committed by its worker as one shard with its record (service/batch/shards.py).
+3. At the end the driver merges the small rejects files, writes ``_manifest.json`` last and renames the staging
+   directory ``OUTPUT.partial.parts/`` to the output directory; for a one-file output (``-o out.jsonl``) it merges
+   the shards in input order (a byte copy for JSONL; see `shards.merge_shards` for CSV and Parquet).
+
+Exactly once: a journal ``OUTPUT.partial.journal.json`` (input sha256s, model, options) is written before the first
+piece; ``--resume`` after a crash (even a SIGKILLed driver) keeps every shard whose record verifies and redoes only
+the rest; a changed input, model or option is refused (service/batch/journal.py). Faults inside the job: an actor
+that dies is restarted up to ``MAX_RESTARTS`` times and its piece retried up to ``MAX_TASK_RETRIES`` times (a piece is
+idempotent: temp names, then rename); a piece whose actor is gone for good goes to another actor.
 
 A local cluster (``ray.init`` with this machine's CPUs) is started and stopped by the command unless an address is
 given (``--ray-address auto`` / ``ray://head:10001``) or Ray is already initialised in this process.
@@ -17,84 +23,34 @@ given (``--ray-address auto`` / ``ray://head:10001``) or Ray is already initiali
 
 from __future__ import annotations
 
-import json
 import os
+import shutil
 import time
-from collections.abc import Iterator
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from service.batch.files import JobFiles
-from service.batch.job import JobOptions, Window, progress_bar, run_windows
-from service.batch.readers import InputFormatError, read_records, resolve_format
+from service.batch import shards
+from service.batch.files import JobFiles, fsync_dir
+from service.batch.job import JobOptions, progress_bar
+from service.batch.journal import Journal
+from service.batch.model_info import model_fingerprint, scored_version
 from service.batch.rows import ScoreSummary, ScoringError
-from service.batch.sinks import FileOutput, output_format
-from service.core.records import Record, row_error
+from service.batch.sinks import output_format
+from service.batch.splits import Piece, list_inputs, scan_inputs
 
-READ_CHUNK = 4096  # records per block produced by a reader task
-_INPUT_SUFFIXES = tuple(f".{ext}" for ext in ("jsonl", "ndjson", "csv", "tsv", "txt", "parquet"))
+MAX_RESTARTS = 4  # an actor killed (process, node) is restarted this many times...
+MAX_TASK_RETRIES = 4  # ...and the piece it was scoring retried on it this many times
+SPLIT_BYTES = 64 << 20  # a bigger input file is cut into pieces of about this size
+IN_FLIGHT_PER_ACTOR = 2  # pieces queued per actor (the next one is ready when one finishes)
 
-
-def list_inputs(path: str) -> list[str]:
-    """One file, or the data files of a directory (sorted by name: that is the output order)."""
-    p = Path(path)
-    if p.is_file():
-        return [str(p)]
-    if p.is_dir():
-        files = sorted(
-            str(f)
-            for f in p.iterdir()
-            if f.is_file()
-            and not f.name.startswith((".", "_"))
-            and f.name.lower().removesuffix(".gz").endswith(_INPUT_SUFFIXES)
-        )
-        if not files:
-            raise InputFormatError(f"no input files (.jsonl, .csv, .tsv, .txt, .parquet, .gz) in the directory {path}")
-        return files
-    raise InputFormatError(f"input not found: {path} (the Ray engine reads files or directories, not stdin)")
+__all__ = ["MAX_RESTARTS", "MAX_TASK_RETRIES", "SPLIT_BYTES", "ShardScorer", "list_inputs", "score_with_ray"]
 
 
-def _record_row(file_no: int, rec: Record) -> dict[str, Any]:
-    return {
-        "file": file_no,
-        "line": rec.line,
-        "id": rec.id,
-        "text": "" if rec.bad else rec.text,
-        "error": row_error(rec.error) or "",  # always a string column: "" = a good row (see readers.row_error)
-        # ascii JSON keeps undecodable bytes (surrogates) and any value type through Arrow
-        "fields": json.dumps(rec.fields, default=str),
-    }
-
-
-def read_shard(batch: dict[str, np.ndarray], fmt: str | None, text_field: str, id_field: str) -> Iterator[dict]:
-    """Ray map_batches UDF: file paths in, record columns out (chunks of READ_CHUNK, streaming)."""
-    for path, file_no in zip(batch["path"], batch["file_no"], strict=True):
-        rows: list[dict[str, Any]] = []
-        for rec in read_records(str(path), fmt, text_field, id_field):
-            rows.append(_record_row(int(file_no), rec))
-            if len(rows) >= READ_CHUNK:
-                yield _columns(rows)
-                rows = []
-        if rows:
-            yield _columns(rows)
-
-
-def _columns(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    cols: dict[str, np.ndarray] = {}
-    for key in rows[0]:
-        arr = np.empty(len(rows), dtype=object)
-        arr[:] = [r[key] for r in rows]
-        cols[key] = arr
-    cols["file"] = cols["file"].astype(np.int64)
-    cols["line"] = cols["line"].astype(np.int64)
-    return cols
-
-
-class RayScorer:
-    """A model replica (Ray actor): probabilities for the good rows of each batch (zeros for bad rows, which are
-    never written as scores)."""
+class ShardScorer:
+    """A model replica (Ray actor) that scores pieces and commits them as shards (service/batch/shards.py)."""
 
     def __init__(
         self, model_files: dict[str, bytes], device: str, batch_size: int, threads: int, precision: str = "fp32"
@@ -107,7 +63,7 @@ class RayScorer:
         from service.core.parallel import ParallelProba
         from service.core.predictor import Predictor
 
-        # the model travels with the actor (no shared filesystem needed) and is verified again here (sha256)
+        # the model travels with the actor (no shared filesystem needed for it) and is verified again here (sha256)
         with tempfile.TemporaryDirectory(prefix="sentiment-model-") as tmp:
             for name, data in model_files.items():
                 (Path(tmp) / name).write_bytes(data)
@@ -116,16 +72,26 @@ class RayScorer:
         # `threads` concurrent model calls of 1 intra-op thread each (more work than one call with `threads`)
         self.proba = ParallelProba(self.predictor, 1 if device.startswith("cuda") else max(1, threads))
         torch.set_num_threads(1)
+        self.labels = list(self.artifact.labels)
+        self.version = scored_version(self.artifact)
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        n = len(batch["id"])
-        good = [i for i in range(n) if row_error(batch["error"][i]) is None]
-        probs = np.zeros((n, len(self.artifact.labels)), dtype=np.float32)  # (N, C)
-        if good:
-            probs[good] = self.proba([str(batch["text"][i]) for i in good])
-        out = {k: batch[k] for k in ("file", "line", "id", "error", "fields")}
-        out["probs"] = probs
-        return out
+    def pid(self) -> int:
+        return os.getpid()
+
+    def score(self, piece: dict[str, Any], staging: str, shard_fmt: str, options: dict[str, Any], many: bool) -> dict:
+        def proba(texts: list[str]) -> np.ndarray:  # (N, C)
+            return self.proba(texts)
+
+        return shards.score_piece(
+            piece,
+            proba,
+            labels=self.labels,
+            version=self.version,
+            staging=Path(staging),
+            shard_fmt=shard_fmt,
+            options=options,
+            many_files=many,
+        )
 
 
 def _ray_init(address: str | None, progress: bool) -> bool:
@@ -136,7 +102,8 @@ def _ray_init(address: str | None, progress: bool) -> bool:
         return False
     kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": progress, "configure_logging": False}
     if address:  # ship this package to the cluster's workers (they may not have it installed)
-        ray.init(address=address, runtime_env={"py_modules": [str(Path(__file__).resolve().parent)]}, **kwargs)
+        service_dir = Path(__file__).resolve().parents[2]
+        ray.init(address=address, runtime_env={"py_modules": [str(service_dir)]}, **kwargs)
     else:
         ray.init(num_cpus=os.cpu_count() or 1, **kwargs)
     return True
@@ -153,135 +120,230 @@ def score_with_ray(
     actors: int | None = None,
     device: str = "auto",
     precision: str = "fp32",
+    split_bytes: int = SPLIT_BYTES,
     **job: Any,
 ) -> ScoreSummary:
-    """Score a file or a directory of shards on Ray Data; same rows, labels and scores as the local engine."""
-    from service.batch.engines.local import scored_version
+    """Score a file or a directory of shards on Ray; same rows, labels and scores as the local engine. A directory
+    output (``-o dir/``) is the workers' Parquet shards; a file output is their ordered merge."""
     from service.core.artifact import artifact_files, load_artifact
 
     opts = options or JobOptions(**job)
-    if opts.resume:
-        raise ScoringError("--resume is for the local engine (Ray retries failed tasks itself; re-run the job)")
     if output_path == "-":
         raise ScoringError("the Ray engine writes files: give -o a .jsonl/.csv/.parquet file or a directory/")
+    if split_bytes < 1:
+        raise ScoringError("the split size must be >= 1 byte")
     files = list_inputs(input_path)
-    for f in files:
-        resolve_format(f, opts.fmt)  # a clear error before the cluster starts
     to_dir = output_path.endswith(("/", os.sep)) or Path(output_path).is_dir()
     out_fmt = "parquet" if to_dir else output_format(output_path)
+    shard_fmt = "parquet" if out_fmt == "parquet" else "jsonl"
     if device not in ("auto", "cpu") and not device.startswith("cuda"):
         raise ScoringError(f"--device must be auto, cpu or cuda, not {device!r}")
     if precision == "int8" and device.startswith("cuda"):
         raise ScoringError("int8 weights run on the CPU only; use --precision fp32 with --device cuda")
     # verify here, with a clear error, before any actor starts (the actors verify their copy again)
     artifact = load_artifact(model_dir, "cpu", precision=precision)
-    labels, version = list(artifact.labels), scored_version(artifact)
+    model_fp = model_fingerprint(artifact)
     model_files = {name: (Path(model_dir) / name).read_bytes() for name in artifact_files(model_dir, precision)}
     del artifact
+    fingerprint, pieces = scan_inputs(files, opts.fmt, split_bytes)  # a clear error before the cluster starts
+    job_opts = {
+        "format": opts.fmt,
+        "text_field": opts.text_field,
+        "id_field": opts.id_field,
+        "on_error": opts.on_error,
+        "output_format": out_fmt,
+        "output_dir": to_dir,
+        "split_bytes": split_bytes,
+        "engine": "ray",
+    }
+    job_files = JobFiles.of(output_path)
+    journal = _open_journal(job_files, fingerprint, model_fp, job_opts, opts)
+    staging = job_files.parts
+    done = {p.name: r for p in pieces if (r := shards.committed(staging, p.name, shard_fmt)) is not None}
+    shards.clean_uncommitted(staging, set(done))
+    summary = ScoreSummary(output=output_path)
+    summary.resumed_from = sum(r["records"] for r in done.values())
+    t0 = time.perf_counter()
 
     import ray
 
     started = _ray_init(address, opts.progress)
     try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.execution_options.preserve_order = True  # output order = input order
-        ctx.enable_progress_bars = opts.progress
-        resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0)) if device == "auto" or device.startswith("cuda") else 0
-        if device.startswith("cuda") and not gpus:
-            raise ScoringError("--device cuda: the Ray cluster has no GPUs (ray.cluster_resources() lists none)")
-        if precision == "int8":
-            gpus = 0  # int8 kernels are CPU kernels: CPU actors even on a GPU cluster
-        cpus = int(resources.get("CPU", 1))
-        n_actors = actors or (gpus if gpus else max(1, cpus // 2))
-        threads = 1 if gpus else max(1, cpus // n_actors)  # concurrent model calls per CPU actor
-        ds = ray.data.from_items([{"path": str(Path(f).resolve()), "file_no": i} for i, f in enumerate(files)])
-        ds = ds.map_batches(
-            read_shard,
-            batch_size=1,
-            batch_format="numpy",
-            fn_kwargs={"fmt": opts.fmt, "text_field": opts.text_field, "id_field": opts.id_field},
-        )
-        ds = ds.map_batches(
-            RayScorer,
-            fn_constructor_kwargs={
-                "model_files": model_files,
-                "device": "cuda" if gpus else "cpu",
-                "batch_size": batch_size,
-                "threads": threads,
-                "precision": precision,
-            },
-            batch_size=opts.window,
-            batch_format="numpy",
-            concurrency=n_actors,
-            num_gpus=1 if gpus else 0,
-            num_cpus=0 if gpus else 1,
-        )
-        return _write(ds, files, output_path, to_dir, out_fmt, labels, version, opts)
+        files_ref = ray.put(model_files)  # held until the end: a restarting actor reads its arguments again
+        pool = _actor_pool(ray, files_ref, device, precision, batch_size, actors)
+        todo = [p for p in pieces if p.name not in done]
+        worker_opts = {**job_opts, "window": opts.window}
+        done.update(_run(ray, pool, todo, staging, shard_fmt, worker_opts, len(files) > 1, opts, summary.resumed_from))
     finally:
         if started:
             ray.shutdown()
-
-
-def _windows(ds: Any, files: list[str], window: int) -> Iterator[Window]:
-    """The scored batches streamed back from the actors, in input order, as windows of the shared job loop."""
-    for batch in ds.iter_batches(batch_size=window, batch_format="numpy"):
-        n = len(batch["id"])
-        records = [
-            Record(
-                0,
-                int(batch["line"][i]),
-                str(batch["id"][i]),
-                None,
-                None,
-                json.loads(batch["fields"][i]),
-                row_error(batch["error"][i]),
-            )
-            for i in range(n)
-        ]
-        good = [i for i in range(n) if not records[i].bad]
-        bad = [i for i in range(n) if records[i].bad]
-        probs = np.asarray(batch["probs"], dtype=np.float32)[good]  # (G, C)
-        yield Window(
-            records,
-            [records[i] for i in good],
-            [records[i] for i in bad],
-            lambda probs=probs: probs,
-            files[int(batch["file"][0])] if n else "",
-            [files[int(batch["file"][i])] for i in bad] if len(files) > 1 else None,
-        )
-
-
-def _write(
-    ds: Any,
-    files: list[str],
-    output_path: str,
-    to_dir: bool,
-    out_fmt: str,
-    labels: list[str],
-    version: str,
-    opts: JobOptions,
-) -> ScoreSummary:
-    summary = ScoreSummary(output=output_path)
-    t0 = time.perf_counter()
-    job_files = JobFiles.of(output_path)
-    job_files.clear()
-    job_files.output.parent.mkdir(parents=True, exist_ok=True)
-    output = FileOutput(job_files, out_fmt, {"output_offset": 0, "rejects_offset": 0}, to_dir=to_dir)
-    bar = progress_bar(opts.progress, desc="scoring (ray)")
-    try:
-        run_windows(
-            _windows(ds, files, opts.window),
-            output,
-            summary,
-            labels=labels,
-            version=version,
-            on_error=opts.on_error,
-            bar=bar,
-        )
-        summary.rejects = output.finish(summary.rejected)
-    finally:
-        bar.close()
-        output.close()
+    names = [p.name for p in pieces]
+    for name in names:
+        r = done[name]
+        summary.rows += r["rows"]
+        summary.rejected += r["rejected"]
+        summary.labels.update(r["labels"])
+    summary.rejects = _finish(job_files, names, shard_fmt, out_fmt, to_dir, summary, fingerprint, model_fp, job_opts)
+    journal.path.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _open_journal(
+    files: JobFiles, fingerprint: dict[str, Any], model_fp: dict[str, Any], job_opts: dict[str, Any], opts: JobOptions
+) -> Journal:
+    """The interrupted run's journal when resuming (checked: same input, model and options), else a new one."""
+    journal = Journal.load(files.journal)
+    if journal is not None and not opts.resume:
+        if not opts.restart:
+            raise ScoringError(
+                f"{files.parts} holds an interrupted Ray run: pass --resume to continue it, or --restart to discard it"
+            )
+        journal = None
+    if journal is not None:
+        journal.check_resume(fingerprint, model_fp, job_opts)
+        files.parts.mkdir(parents=True, exist_ok=True)
+        return journal
+    files.clear()
+    files.output.parent.mkdir(parents=True, exist_ok=True)
+    files.parts.mkdir()
+    journal = Journal.new(files.journal, fingerprint, model_fp, job_opts)
+    journal.save()  # the run exists from now on: a crash before the first shard is resumable too
+    return journal
+
+
+def _actor_pool(
+    ray: Any, files_ref: Any, device: str, precision: str, batch_size: int, actors: int | None
+) -> list[Any]:
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0)) if device == "auto" or device.startswith("cuda") else 0
+    if device.startswith("cuda") and not gpus:
+        raise ScoringError("--device cuda: the Ray cluster has no GPUs (ray.cluster_resources() lists none)")
+    if precision == "int8":
+        gpus = 0  # int8 kernels are CPU kernels: CPU actors even on a GPU cluster
+    cpus = int(resources.get("CPU", 1))
+    n_actors = actors or (gpus if gpus else max(1, cpus // 2))
+    threads = 1 if gpus else max(1, cpus // n_actors)  # concurrent model calls per CPU actor
+    remote = ray.remote(
+        num_cpus=0 if gpus else 1,
+        num_gpus=1 if gpus else 0,
+        max_restarts=MAX_RESTARTS,
+        max_task_retries=MAX_TASK_RETRIES,
+        scheduling_strategy="SPREAD",
+    )(ShardScorer)
+    kwargs = {"device": "cuda" if gpus else "cpu", "batch_size": batch_size, "threads": threads, "precision": precision}
+    return [remote.remote(files_ref, **kwargs) for _ in range(n_actors)]
+
+
+def _run(
+    ray: Any,
+    pool: list[Any],
+    todo: list[Piece],
+    staging: Path,
+    shard_fmt: str,
+    worker_opts: dict[str, Any],
+    many: bool,
+    opts: JobOptions,
+    initial: int,
+) -> dict[str, dict[str, Any]]:
+    """Hand the pieces to the actors, a few in flight each, in input order; collect the records. A bad row with
+    ``--on-error fail`` stops the job at the first one in input order."""
+    records: dict[str, dict[str, Any]] = {}
+    failures: dict[int, str] = {}
+    in_flight: dict[Any, tuple[int, Any]] = {}  # ref -> (piece index, actor)
+    queue = list(range(len(todo)))
+    attempts: Counter[int] = Counter()
+    live = list(pool)
+    bar = progress_bar(opts.progress, None, initial, desc="scoring (ray)")
+
+    def submit(i: int, actor: Any) -> None:
+        ref = actor.score.remote(todo[i].as_dict(), str(staging), shard_fmt, worker_opts, many)
+        in_flight[ref] = (i, actor)
+
+    try:
+        while queue or in_flight:
+            while queue and not failures and live and len(in_flight) < IN_FLIGHT_PER_ACTOR * len(live):
+                busy = Counter(id(a) for _, a in in_flight.values())
+                submit(queue.pop(0), min(live, key=lambda a: busy[id(a)]))
+            if not in_flight:
+                break
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            i, actor = in_flight.pop(ready[0])
+            try:
+                record = ray.get(ready[0])
+            except ray.exceptions.RayActorError:  # restarts and retries exhausted: the piece goes elsewhere
+                attempts[i] += 1
+                if actor in live:
+                    live.remove(actor)
+                if not live or attempts[i] > len(pool):
+                    raise ScoringError(f"{todo[i].source}: piece {todo[i].name} failed on every actor") from None
+                queue.insert(0, i)
+                continue
+            except ray.exceptions.RayTaskError as e:
+                cause = e.cause if isinstance(e.cause, Exception) else None
+                if isinstance(cause, ScoringError | ValueError):
+                    raise ScoringError(f"{todo[i].source}: {cause}") from None
+                raise
+            if "failed" in record:
+                failures[i] = record["failed"]
+            else:
+                records[todo[i].name] = record
+                bar.update(record["records"])
+                bar.set_postfix(rejected=sum(r["rejected"] for r in records.values()), refresh=False)
+            if failures and not any(j < min(failures) for j, _ in in_flight.values()):
+                break  # every piece before the first failing one is done: that is the first bad row
+        if failures:
+            raise ScoringError(
+                f"{failures[min(failures)]}; stopped (the pieces committed so far are kept: fix the input and "
+                "start over, or use --on-error skip to set bad rows aside)"
+            )
+    finally:
+        bar.close()
+        for actor in pool:
+            ray.kill(actor)
+    return records
+
+
+def _finish(
+    files: JobFiles,
+    names: list[str],
+    shard_fmt: str,
+    out_fmt: str,
+    to_dir: bool,
+    summary: ScoreSummary,
+    fingerprint: dict[str, Any],
+    model_fp: dict[str, Any],
+    job_opts: dict[str, Any],
+) -> str | None:
+    """Rejects merged in input order; a directory output gets its manifest (written last) and its final name; a
+    one-file output is the shards merged in input order."""
+    staging = files.parts
+    rejects = None
+    if summary.rejected:
+        shards.merge_rejects(staging, names, files.rejects_partial)
+        os.replace(files.rejects_partial, files.rejects)
+        rejects = str(files.rejects)
+    else:
+        files.rejects.unlink(missing_ok=True)  # a stale one from an earlier run would mislead
+    if to_dir:
+        for name in names:
+            shards.rejects_file(staging, name).unlink(missing_ok=True)
+        manifest = {
+            "model": model_fp,
+            "options": job_opts,
+            "input": fingerprint,
+            "rows": summary.rows,
+            "rejected": summary.rejected,
+            "labels": dict(summary.labels),
+            "shards": [shards.committed_record(staging, n) for n in names],
+        }
+        shards.write_json(staging / shards.MANIFEST, manifest)
+        if files.output.exists():
+            shutil.rmtree(files.output) if files.output.is_dir() else files.output.unlink()
+        os.replace(staging, files.output)
+    else:
+        shards.merge_shards(staging, names, shard_fmt, out_fmt, files.partial)
+        os.replace(files.partial, files.output)
+        shutil.rmtree(staging)
+    fsync_dir(files.output.parent)
+    return rejects

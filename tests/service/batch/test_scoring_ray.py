@@ -112,3 +112,43 @@ def test_ray_on_error_fail_names_file_and_line(cluster, tmp_path, tiny_model):
     with pytest.raises(ScoringError, match=r"bad.jsonl: line 2: invalid JSON"):
         score_with_ray(tiny_model, str(src), str(tmp_path / "o.jsonl"), actors=1, on_error="fail", progress=False)
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_ray_resume_refuses_a_changed_input_or_option_and_redoes_what_does_not_verify(cluster, tmp_path, tiny_model):
+    """A job stopped by a bad row (``--on-error fail``) leaves its committed pieces and its journal: a plain re-run
+    is refused, a resume with another option or a changed input is refused, a shard that does not match its record
+    is not counted as done, and --restart starts over to the local engine's output."""
+    from service.batch import shards as shard_files
+    from service.batch.engines.ray import score_with_ray
+
+    src = tmp_path / "in.jsonl"
+    rows = [json.dumps({"id": f"r{i}", "text": f"{TEXTS[i % len(TEXTS)]} {i}"}) for i in range(600)]
+    src.write_text("\n".join([*rows, "{oops"]) + "\n")
+    out = tmp_path / "out"
+    run = {"actors": 1, "window": 64, "progress": False, "split_bytes": 4000}
+    with pytest.raises(ScoringError, match=r"in.jsonl: line 601: invalid JSON"):
+        score_with_ray(tiny_model, str(src), f"{out}/", on_error="fail", **run)
+    staging = tmp_path / "out.partial.parts"
+    records = sorted(staging.glob("_part-*.json"))
+    assert records and (tmp_path / "out.partial.journal.json").is_file() and not out.exists()
+    with pytest.raises(ScoringError, match="pass --resume to continue it, or --restart"):
+        score_with_ray(tiny_model, str(src), f"{out}/", on_error="fail", **run)
+    with pytest.raises(ScoringError, match=r"options changed.*on_error: 'fail' then, 'skip' now"):
+        score_with_ray(tiny_model, str(src), f"{out}/", on_error="skip", resume=True, **run)
+    name = records[0].name.removeprefix("_").removesuffix(".json")
+    shard = shard_files.shard_file(staging, name, "parquet")
+    assert shard_files.committed(staging, name, "parquet") is not None
+    shard.write_bytes(shard.read_bytes() + b"x")  # no longer what its record says
+    assert shard_files.committed(staging, name, "parquet") is None
+    src.write_text("\n".join(rows) + "\n")  # the bad row fixed: another input
+    with pytest.raises(ScoringError, match="refusing to resume: the input .* changed"):
+        score_with_ray(tiny_model, str(src), f"{out}/", on_error="fail", resume=True, **run)
+    summary = score_with_ray(tiny_model, str(src), f"{out}/", on_error="fail", restart=True, **run)
+    local = tmp_path / "local.jsonl"
+    score_file(load_artifact(tiny_model, "cpu"), str(src), str(local), progress=False)
+    got = pq.read_table(out).to_pylist()
+    assert summary.rows == 600 and summary.resumed_from == 0
+    assert [(r["id"], r["label"]) for r in got] == [(r["id"], r["label"]) for r in read_output(local)]
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["rows"] == 600 and manifest["options"]["on_error"] == "fail"
+    assert sum(s["rows"] for s in manifest["shards"]) == 600 and len(manifest["shards"]) > 1
