@@ -127,18 +127,22 @@ def run_score(args: argparse.Namespace) -> int:
     elif args.engine == "ray":
         from service.batch.engines.ray import score_with_ray
 
-        summary = score_with_ray(
-            args.model,
-            args.input,
-            args.output,
-            options,
-            batch_size=args.batch_size,
-            address=args.ray_address,
-            actors=args.ray_actors,
-            device=args.device,
-            precision=args.precision,
-            split_bytes=max(1, int(args.ray_split_mb * (1 << 20))),
-        )
+        try:
+            summary = score_with_ray(
+                args.model,
+                args.input,
+                args.output,
+                options,
+                batch_size=args.batch_size,
+                address=args.ray_address,
+                actors=args.ray_actors,
+                device=args.device,
+                precision=args.precision,
+                split_bytes=max(1, int(args.ray_split_mb * (1 << 20))),
+            )
+        except KeyboardInterrupt:
+            print("interrupted: the committed shards are kept; run the same command with --resume", file=sys.stderr)
+            raise
     else:
         from service.batch.engines.local import score_file
         from service.core.artifact import load_artifact

@@ -1,11 +1,12 @@
 """A real 2-node Ray cluster on this machine, kept on loopback: the fault tests and the scale bench of the Ray engine.
 
 Ray turns 127.0.0.1 into the machine's routable address and talks to itself over it; inside a fresh network
-namespace (``unshare -n``, then ``ip link set lo up``; needs root, as here and in CI) loopback is the only interface,
-so every byte of the cluster's traffic stays on it. The namespace is held by a ``sleep`` process; every command runs
-in it through ``nsenter --net=/proc/PID/ns/net``. Token authentication is on (``RAY_AUTH_MODE=token``,
-``RAY_AUTH_TOKEN`` in every process's environment), as on a shared cluster. `stop` SIGKILLs, by pid, every process
-in the namespace (the two nodes, their workers, a driver left behind), then the holder.
+namespace (``unshare -n``, then loopback up, as ``ip link set lo up`` does; needs root, as here and in CI) loopback
+is the only interface, so every byte of the cluster's traffic stays on it. The namespace is held by a ``sleep``
+process; every command runs in it through ``nsenter --net=/proc/PID/ns/net`` (util-linux). Token authentication is
+on (``RAY_AUTH_MODE=token``, ``RAY_AUTH_TOKEN`` in every process's environment), as on a shared cluster. `stop`
+SIGKILLs, by pid, every process in the namespace (the two nodes, their workers, a driver left behind), then the
+holder.
 """
 
 from __future__ import annotations
@@ -16,13 +17,20 @@ import secrets
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from service.core.paths import REPO
 
-VENV_BIN = Path(os.sys.executable).parent
+VENV_BIN = Path(sys.executable).parent
+# SIOCGIFFLAGS / SIOCSIFFLAGS on "lo" with IFF_UP: what `ip link set lo up` does
+LO_UP = (
+    "import fcntl, socket, struct; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+    "f = struct.unpack('16sH', fcntl.ioctl(s, 0x8913, struct.pack('16sH', b'lo', 0)))[1]; "
+    "fcntl.ioctl(s, 0x8914, struct.pack('16sH', b'lo', f | 1))"
+)
 HEAD_PORT = 6390
 SECOND_NODE_PORT = 62001  # the second node's node-manager port: how its raylet is found
 
@@ -50,7 +58,7 @@ class RayCluster:
                     raise RuntimeError("unshare -n did not start")
                 time.sleep(0.05)
             self.netns = self._netns()  # "net:[inode]": the namespace outlives nothing we started
-            self.run(["ip", "link", "set", "lo", "up"])
+            self.run([sys.executable, "-c", LO_UP])  # `ip link set lo up`, without needing iproute2
             common = ["--node-ip-address", "127.0.0.1", "--num-cpus", str(cpus_per_node), "--disable-usage-stats"]
             common += ["--object-store-memory", str(200 << 20)]
             self.run(

@@ -9,7 +9,7 @@ A worker reads its piece, scores it window by window, and commits, in this order
 
 The driver only plans pieces and collects these records; at the end it merges the rejects (small), writes the job
 manifest ``_manifest.json`` last and renames the staging directory to the output (or, for a one-file output, merges
-the shards in order into it; see `merge_shards`).
+the shards in order into it: service/batch/merge.py).
 """
 
 from __future__ import annotations
@@ -194,60 +194,6 @@ def clean_uncommitted(staging: Path, keep: set[str]) -> None:
         base = p.name.removeprefix("_").split(".", 1)[0]
         if p.name.endswith(".tmp") or base not in keep:
             p.unlink()
-
-
-def merge_rejects(staging: Path, names: list[str], dest: Path) -> None:
-    """The pieces' rejects, in input order, into one file (fsynced)."""
-    with open(dest, "wb") as out:
-        for name in names:
-            rej = rejects_file(staging, name)
-            if rej.is_file():
-                out.write(rej.read_bytes())
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def merge_shards(staging: Path, names: list[str], shard_fmt: str, out_fmt: str, dest: Path) -> None:
-    """One output file from the shards, in input order. Its cost is the driver's: JSONL is a byte copy; CSV parses
-    every JSON line again (to write one header for the whole job, as the local engine does); Parquet is copied
-    table by table (Arrow)."""
-    shards = [s for s in (shard_file(staging, n, shard_fmt) for n in names) if s.exists()]
-    if out_fmt == "parquet":
-        _merge_parquet(shards, dest)
-        return
-    with open(dest, "wb") as out:
-        if out_fmt == "jsonl":
-            for s in shards:
-                with open(s, "rb") as f:
-                    while chunk := f.read(1 << 22):
-                        out.write(chunk)
-        else:
-            sink = TextSink(out, "csv")
-            for s in shards:
-                with open(s, encoding="utf-8", errors="surrogateescape") as f:
-                    sink.write([json.loads(line) for line in f])
-        out.flush()
-        os.fsync(out.fileno())
-
-
-def _merge_parquet(shards: list[Path], dest: Path) -> None:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    schemas = [pq.read_schema(p) for p in shards]
-    if not schemas:
-        pq.write_table(pa.table({}), dest)
-        return
-    schema = pa.unify_schemas(schemas, promote_options="permissive")
-    with pq.ParquetWriter(dest, schema) as writer:
-        for p in shards:
-            table = pq.read_table(p)
-            if table.num_columns:
-                try:
-                    writer.write_table(table.cast(schema))
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                    raise ScoringError(f"cannot merge {p} into one parquet file (column types differ): {e}") from e
-    fsync_path(dest)
 
 
 def committed_record(staging: Path, name: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ The driver handles metadata only; the workers read, score and write (docs/batch-
    reports) and committed by its worker as one shard with its record (service/batch/shards.py).
 3. At the end the driver merges the small rejects files, writes ``_manifest.json`` last and renames the staging
    directory ``OUTPUT.partial.parts/`` to the output directory; for a one-file output (``-o out.jsonl``) it merges
-   the shards in input order (a byte copy for JSONL; see `shards.merge_shards` for CSV and Parquet).
+   the shards in input order (a byte copy for JSONL; see `merge.merge_shards` for CSV and Parquet).
 
 Exactly once: a journal ``OUTPUT.partial.journal.json`` (input sha256s, model, options) is written before the first
 piece; ``--resume`` after a crash (even a SIGKILLed driver) keeps every shard whose record verifies and redoes only
@@ -24,7 +24,6 @@ given (``--ray-address auto`` / ``ray://head:10001``) or Ray is already initiali
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -33,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from service.batch import shards
-from service.batch.files import JobFiles, fsync_dir
+from service.batch.files import JobFiles
 from service.batch.job import JobOptions, progress_bar
 from service.batch.journal import Journal
+from service.batch.merge import finish_output
 from service.batch.model_info import model_fingerprint, scored_version
 from service.batch.rows import ScoreSummary, ScoringError
 from service.batch.sinks import output_format
@@ -183,7 +183,9 @@ def score_with_ray(
         summary.rows += r["rows"]
         summary.rejected += r["rejected"]
         summary.labels.update(r["labels"])
-    summary.rejects = _finish(job_files, names, shard_fmt, out_fmt, to_dir, summary, fingerprint, model_fp, job_opts)
+    summary.rejects = finish_output(
+        job_files, names, shard_fmt, out_fmt, to_dir, summary, fingerprint, model_fp, job_opts
+    )
     journal.path.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - t0
     return summary
@@ -302,48 +304,3 @@ def _run(
         for actor in pool:
             ray.kill(actor)
     return records
-
-
-def _finish(
-    files: JobFiles,
-    names: list[str],
-    shard_fmt: str,
-    out_fmt: str,
-    to_dir: bool,
-    summary: ScoreSummary,
-    fingerprint: dict[str, Any],
-    model_fp: dict[str, Any],
-    job_opts: dict[str, Any],
-) -> str | None:
-    """Rejects merged in input order; a directory output gets its manifest (written last) and its final name; a
-    one-file output is the shards merged in input order."""
-    staging = files.parts
-    rejects = None
-    if summary.rejected:
-        shards.merge_rejects(staging, names, files.rejects_partial)
-        os.replace(files.rejects_partial, files.rejects)
-        rejects = str(files.rejects)
-    else:
-        files.rejects.unlink(missing_ok=True)  # a stale one from an earlier run would mislead
-    if to_dir:
-        for name in names:
-            shards.rejects_file(staging, name).unlink(missing_ok=True)
-        manifest = {
-            "model": model_fp,
-            "options": job_opts,
-            "input": fingerprint,
-            "rows": summary.rows,
-            "rejected": summary.rejected,
-            "labels": dict(summary.labels),
-            "shards": [shards.committed_record(staging, n) for n in names],
-        }
-        shards.write_json(staging / shards.MANIFEST, manifest)
-        if files.output.exists():
-            shutil.rmtree(files.output) if files.output.is_dir() else files.output.unlink()
-        os.replace(staging, files.output)
-    else:
-        shards.merge_shards(staging, names, shard_fmt, out_fmt, files.partial)
-        os.replace(files.partial, files.output)
-        shutil.rmtree(staging)
-    fsync_dir(files.output.parent)
-    return rejects

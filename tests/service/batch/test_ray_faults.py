@@ -89,6 +89,25 @@ def _wait_for_committed(staging: Path, n: int, proc, timeout=180) -> int:
     raise AssertionError(f"fewer than {n} pieces committed in {timeout} s")
 
 
+def _poll(what, check, timeout=60):
+    """Wait until `check()` is truthy (a loaded CI machine may be slow to start an actor); its value."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
+
+
+def _both_actors(cluster) -> list[int] | None:
+    actors = cluster.processes("ray::ShardScorer")
+    return actors if len(actors) == 2 else None
+
+
+def _second_node_with_an_actor(cluster) -> list[int] | None:
+    node = cluster.second_node_pids()
+    return node if set(node) & set(cluster.processes("ray::ShardScorer")) else None
+
+
 def _assert_same(rows, data, rejects_path: Path):
     ref = data["rows"]
     assert [r["id"] for r in rows] == [r["id"] for r in ref]  # no row lost, none doubled, same order
@@ -110,8 +129,7 @@ def test_a_killed_actor_is_restarted_and_the_output_is_exact(cluster, data, tmp_
     out = tmp_path / "out.jsonl"
     proc = _score(cluster, data["src"], out)
     done = _wait_for_committed(tmp_path / "out.jsonl.partial.parts", 2, proc)
-    actors = cluster.processes("ray::ShardScorer")
-    assert len(actors) == 2
+    actors = _poll("2 actors", lambda: _both_actors(cluster))
     os.kill(actors[0], signal.SIGKILL)
     assert done < _pieces(data["src"])  # the kill struck mid-job
     summary = _finish(proc)
@@ -181,8 +199,10 @@ def test_removing_the_second_node_mid_job_completes_on_the_head(cluster, data, t
     out = tmp_path / "out"
     proc = _score(cluster, data["src"], f"{out}/")
     done = _wait_for_committed(tmp_path / "out.partial.parts", 2, proc)
-    node = cluster.second_node_pids()
-    assert any(p in node for p in cluster.processes("ray::ShardScorer"))  # an actor lived on the second node
+    node = _poll(  # an actor lives on the second node (SPREAD: one per node)
+        "an actor on the second node",
+        lambda: _second_node_with_an_actor(cluster),
+    )
     for pid in node:
         os.kill(pid, signal.SIGKILL)
     assert done < _pieces(data["src"])
