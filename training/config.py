@@ -33,9 +33,7 @@ class TrainConfig:
     emoticons: bool = True  # map emoticon variants to canonical forms (":-)))" -> ":)")
     negation: bool = True  # mark tokens in a negation scope (a reserved sub-word id; a negated lexicon channel)
     negation_flip: bool = True  # negation: also swap a negated token's positive/negative lexicon strengths
-    negation_augment: float = (
-        0.1  # add up to this share of counterfactual negated training tweets (training/augment.py)
-    )
+    negation_augment: float = 0.1  # share of counterfactual negated copies of training tweets (training/augment.py)
     emoji: bool = True  # rewrite emoji as emoticons or name words (tweet-v3 tokenizer; table shipped as emoji.json)
     word_table: int = 50_000  # words of wordsegment's unigram counts kept for the hashtag/elongation options
     # vocabulary and features

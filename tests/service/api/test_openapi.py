@@ -41,7 +41,7 @@ def test_patch_adds_model_the_error_answers_and_closed_required_bodies():
 
 def serve(app):
     async def docs(scope, receive, send):
-        await serve_docs(app, scope, receive, send)
+        await serve_docs(app, scope, receive, send, None, (256, 2000))
 
     return docs
 

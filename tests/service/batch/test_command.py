@@ -27,7 +27,6 @@ def test_flags_become_the_job_options():
         (["a.jsonl", "-o", "b.jsonl", "--batch-size", "0"], "--batch-size and --window must be >= 1"),
         (["a.jsonl", "-o", "b.jsonl", "--via-api", "http://x", "--engine", "ray"], "two different engines"),
         (["a.jsonl", "-o", "b.jsonl", "--via-api", "http://x", "--precision", "int8"], "the server's settings decide"),
-        (["a.jsonl", "-o", "b.jsonl", "--engine", "ray", "--resume"], "--resume is for the local engine"),
     ],
 )
 def test_refused_combinations_exit_2_with_the_reason(argv, message, capsys):
