@@ -95,7 +95,8 @@ files plus the other half, and each half's class bias and temperature are fitted
 predictions. n = {cf["calibrated"]["n"]:,} (both halves), the same tweets for every row:
 
 {table(estimate_rows(cf), ["model", "AvgRec", "F1PN", "accuracy", "recall neg / neu / pos"])}
-{gain} Out-of-fold ECE after calibration: {cf["calibrated"]["ece"]:.4f}. The final model is trained on both
+
+{gain.strip()} Out-of-fold ECE after calibration: {cf["calibrated"]["ece"]:.4f}. The final model is trained on both
 halves, so it has seen more data than either fold model: expect it slightly better than this estimate.{temporal_link}
 The official SemEval-2017 test set (12,284 later tweets) is not available here and is used nowhere: its figures
 are measured by others.
@@ -111,6 +112,7 @@ Emoticon -> emoji invariance (each emoticon of a labelled tweet swapped for an e
 
 ## External data and licences
 Training-time packages (the `training` extra); what the model needs from them is copied into the artifact.
+
 {table(licence_rows, ["data", "package", "file(s)", "licence"])}
 
 Share-alike terms (ODbL for AFINN, CC BY-SA for the Emoji Sentiment Ranking) apply to the lexicon rows derived from

@@ -124,8 +124,17 @@ def describe(cfg: dict, members: list) -> tuple[str, list[str]]:
     opts = [k for k in ("hashtags", "elongations", "emoticons") if cfg.get(k)]
     if opts:
         notes.append(f"tokenizer options {', '.join(opts)} (word table: wordsegment's {cfg['word_table']} top words)")
+    if cfg.get("emoji"):
+        notes.append("emoji rewritten by the emoji table (tokenizer option emoji)")
     if cfg.get("negation"):
         notes.append("negation scope marked (a reserved sub-word id)")
+    if cfg.get("negation") and cfg.get("negation_flip"):
+        notes.append("a negated token's positive and negative lexicon strengths swapped")
+    if cfg.get("negation_augment", 0):
+        notes.append(
+            f"counterfactual negated copies of training tweets, up to {cfg['negation_augment']:.0%} of the training "
+            "part (training/augment.py)"
+        )
     if cfg.get("extend_vocab"):
         notes.append(f"vocabulary extended by the lexicon words and GloVe's {cfg['extend_vocab']} most frequent words")
     if cfg.get("ema_decay", 0):

@@ -81,10 +81,14 @@ def test_the_committed_model_reads_emoji(committed):
         assert committed[name].failure_rate == 0.0, committed[name].examples
 
 
+# the committed model's figures (docs/model-card.md) with a margin: a retrained default must not regress past them.
+# negated_negative is the known weak spot ("not bad at all": 98% -> 87% failures); the bound keeps it from
+# sliding back to "always negative".
 @pytest.mark.parametrize(
     ("name", "at_most"),
-    [("negated_positive", 0.15), ("negated_negative", 0.5), ("negated_neutral", 0.5), ("vocab_positive", 0.1),
-     ("vocab_negative", 0.15), ("vocab_neutral", 0.1), ("names_swapped", 0.05), ("places_swapped", 0.05)],
+    [("negated_positive", 0.1), ("negated_negative", 0.95), ("negated_neutral", 0.3), ("vocab_positive", 0.1),
+     ("vocab_negative", 0.1), ("vocab_neutral", 0.1), ("names_swapped", 0.05), ("places_swapped", 0.05),
+     ("typos", 0.3), ("contractions", 0.15), ("hedge_negative", 0.25), ("intensifier_negative", 0.1)],
 )  # fmt: skip
 def test_the_committed_model_stays_within_its_documented_failure_rates(committed, name, at_most):
     assert committed[name].failure_rate <= at_most, committed[name].examples
