@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from training.config import add_config_args, config_from_args
+from training.config import add_config_args, config_from_args, default_version
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", default="default", help="model name; the artifact goes to OUT/NAME (default: default)")
     p.add_argument("--out", default=str(REPO / "models"), help="parent directory of the artifact (default: models/)")
-    p.add_argument("--version", default=None, help="model version string (default: <name>-<data hash>-s<seed>)")
+    p.add_argument(
+        "--version", default=None, help="model version string (default: <name>-<data hash>-<recipe digest>-s<seed>)"
+    )
     p.add_argument("--dry-run", action="store_true", help="one epoch on 3,000 tweets: checks the pipeline quickly")
     p.add_argument("--write-splits", metavar="DIR", help="write train/validation/test TSVs to DIR and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     from training.train import train
 
     result = train(splits, cfg, progress=not args.no_progress)
-    version = args.version or f"{args.name}-{splits.data_sha256[:8]}-s{cfg.seed}"
+    version = args.version or default_version(args.name, splits.data_sha256, cfg)
     result.metrics["history"] = result.history
     data_info = {
         "sha256": splits.data_sha256,
@@ -177,7 +179,7 @@ def train_final(args: argparse.Namespace, cfg) -> int:
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    version = args.version or f"{args.name}-{folds.data_sha256[:8]}-s{cfg.seed}"
+    version = args.version or default_version(args.name, folds.data_sha256, cfg)
     data_info = {
         "sha256": folds.data_sha256,
         "source": "semeval2017-task4a (2013-2016, sarcasm file excluded)",

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import inspect
+import json
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
@@ -113,6 +115,21 @@ LEGACY_VALUES: dict[str, Any] = {
     "ngram_branch": "none",
     "class_bias": False,
 }
+
+
+MACHINE_FIELDS = ("data_dir", "threads", "device")  # where and how a run ran, not what it trains
+
+
+def recipe_digest(cfg: TrainConfig) -> str:
+    """Six hex digits of the sha256 of every field but MACHINE_FIELDS: part of the default model version, so two
+    recipes on the same data and seed never share a version string."""
+    fields_ = {k: v for k, v in cfg.to_dict().items() if k not in MACHINE_FIELDS}
+    return hashlib.sha256(json.dumps(fields_, sort_keys=True).encode()).hexdigest()[:6]
+
+
+def default_version(name: str, data_sha256: str, cfg: TrainConfig) -> str:
+    """<name>-<data hash>-<recipe digest>-s<seed>."""
+    return f"{name}-{data_sha256[:8]}-{recipe_digest(cfg)}-s{cfg.seed}"
 
 
 def config_from_saved(saved: dict[str, Any]) -> TrainConfig:
