@@ -79,14 +79,18 @@ class BatchedModel:
         check_batch_contract(len(rows), len(texts), "predict_batch")
         return rows, t0, time.perf_counter() - t0
 
-    async def _infer(self, batches: Sequence[list[str]]) -> list[Answer]:
-        """One merged batch: the texts of several requests -> one model call -> one answer per request."""
+    async def _infer(self, batches: Sequence[list[str]]) -> list[list[tuple[Row, Answer]]]:
+        """One merged batch: the texts of several requests -> one model call -> per request, one ``(row, how the
+        batch went)`` per text. Per text, not one object per request: BentoML splits a request that does not fit
+        the rest of a batch over two batches and joins the two parts' results as lists (a part's result that is
+        not a list made the joining fail, and the request never got its answer)."""
         merged = [text for texts in batches for text in texts]
         rows, started, model_s = await self._run(merged)
-        out: list[Answer] = []
+        run = Answer([], len(merged), started, model_s)
+        out: list[list[tuple[Row, Answer]]] = []
         start = 0
         for texts in batches:
-            out.append(Answer(rows[start : start + len(texts)], len(merged), started, model_s))
+            out.append([(row, run) for row in rows[start : start + len(texts)]])
             start += len(texts)
         return out
 
@@ -96,8 +100,9 @@ class BatchedModel:
             return Answer(rows, len(texts), started, model_s)
         self.batcher.cap_wait(self.max_wait_s)
         try:
-            answer = await self.batcher(texts)
+            tagged = await self.batcher(texts)
         except Shed as e:
             raise Overloaded(str(e)) from e
-        check_batch_contract(len(answer.rows), len(texts), "adaptive batcher")
-        return answer
+        check_batch_contract(len(tagged), len(texts), "adaptive batcher")
+        run = tagged[-1][1]  # a request split over two batches is answered when the later one, with its tail, ends
+        return Answer([row for row, _ in tagged], run.batch_size, run.started, run.model_s)

@@ -154,3 +154,29 @@ def test_a_batch_that_breaks_the_contract_is_an_error_not_a_misassignment():
     )
     with pytest.raises(BatchContractError, match="1 outputs for 2 inputs"):
         asyncio.run(model(["a", "b"]))
+
+
+def test_a_request_split_over_two_batches_gets_all_its_rows():
+    """BentoML splits a request that does not fit the rest of a batch (here 3 + 3 texts, batches of 4) and joins
+    the parts' results; the request is answered with its rows in order, and names the later batch."""
+    import asyncio
+
+    calls: list[list[str]] = []
+
+    def predict_batch(texts: list[str]) -> list[dict]:
+        calls.append(list(texts))
+        return [{"label": t, "scores": {}} for t in texts]
+
+    async def run() -> list:
+        model = BatchedModel(predict_batch, batching=True, max_batch_size=4, max_latency_ms=60000, max_wait_s=0.05)
+        requests = [["a1", "a2", "a3"], ["b1", "b2", "b3"], ["c1", "c2", "c3"]]
+        return await asyncio.wait_for(asyncio.gather(*(model(r) for r in requests)), timeout=10)
+
+    answers = asyncio.run(run())
+    assert [[row["label"] for row in a.rows] for a in answers] == [
+        ["a1", "a2", "a3"],
+        ["b1", "b2", "b3"],
+        ["c1", "c2", "c3"],
+    ]
+    assert any(len(c) == 4 for c in calls[1:])  # merged up to the limit: some request was split
+    assert all(a.batch_size <= 4 and a.model_s > 0 for a in answers)
