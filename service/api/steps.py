@@ -7,7 +7,7 @@ header names the steps in the order the request took them, each with its duratio
     Server-Timing: dispatch;dur=0.007, admit;dur=0.007, limit;dur=0.013, read;dur=0.007, parse;dur=0.021,
                    queue;dur=15.842, model;dur=110.365, answer;dur=1.361
 
-(one of 18 concurrent requests of 1-17 texts on models/default, 2 cores shared with other work).
+(a request of 1-17 texts among 16 concurrent clients, models/default, 2 cores shared with other work).
 
 The durations add up to the time from the request's arrival in the ASGI layer to the header (what follows it,
 the body's send, the access-log line and the span, is not in it). Cost: one ``perf_counter`` reading per step
