@@ -2,8 +2,9 @@
 
 * ``NoopSentiment``: BentoML's generic handler in the project's service configuration (same decorator settings,
   input validation and output model as service/api/app.py);
-* ``NoopFastSentiment``: the same behind the project's ASGI middleware and lean hot path (service/api/fastpath.py),
-  i.e. everything `sentiment serve` does per request except the model: the served path's ceiling.
+* ``NoopFastSentiment``: the project's own ``/predict`` route (service/api/middleware.py: the ASGI layer and the
+  adaptive batcher of service/api/batching.py, no BentoML handler), i.e. everything `sentiment serve` does per
+  request except the model: the served path's ceiling.
 
 ``SENTIMENT_BATCHING=true bentoml serve loadtests.bench.noop_service:NoopSentiment --port 3002``
 (`sentiment-lab bench` starts them with the same environment as `sentiment serve`).
@@ -65,15 +66,11 @@ FIXED_ROW = FIXED.model_dump()
     tracing={"excluded_urls": "/predict"},
 )
 class NoopFastSentiment:
-    def __init__(self) -> None:  # the middleware takes the hot path once a model is "loaded"
+    def __init__(self) -> None:  # the middleware answers /predict once a model is "loaded", as for the service
         LAYER.model_ready({"name": "noop"}, self.predict_batch)
 
     def __is_ready__(self) -> bool:
         return True
-
-    @bentoml.api(**predict_api_options(settings))
-    def predict(self, texts: Texts) -> Output:
-        return [FIXED] * len(texts)
 
     def predict_batch(self, texts: list[str]) -> list[dict]:
         return [FIXED_ROW] * len(texts)

@@ -1,22 +1,32 @@
-"""The BentoML service: ``POST /predict`` (adaptive batching), ``POST /explain``; the model it loads.
+"""The BentoML service: the model it loads and serves, and ``POST /explain``; ``POST /predict`` runs its model step.
 
 Run it with ``sentiment serve`` (or ``bentoml serve service.api.app:TweetSentiment``); settings come from
-``SENTIMENT_*`` environment variables (service/api/settings.py). The ASGI layer (service/api/middleware.py)
-validates bodies, checks the API key and limits, adds request ids and writes JSON logs; the API functions
-below only see valid input. See docs/service.md, and docs/protocols.md for the ``/v2`` routes.
+``SENTIMENT_*`` environment variables (service/api/settings.py). See docs/service.md, and docs/protocols.md for the
+``/v2`` routes.
 
-The route of one ``POST /predict`` (and of one ``POST /v2/models/{name}/infer``), in order:
+The route of one ``POST /predict``, in order. It has one handler, ``ServiceMiddleware._predict_route``
+(middleware.py), whose body is these steps; each answer names them, in this order, in its ``Server-Timing``
+header (service/api/steps.py; tests/service/api/test_route.py checks it on a real server):
 
-1. ``ServiceMiddleware.__call__`` (middleware.py): request id, dispatch by path;
-2. ``_api`` / ``_v2_infer`` (middleware.py): method and API key (guard.py), content type, the concurrency limit,
-   the body limit (guard.py), the body parsed and checked (validation.py / v2.py);
-3. ``_predict`` (middleware.py): the trace decision (tracing.py), the adaptive batcher (fastpath.py, BentoML's
-   algorithm through bentoml_adapter.py), which calls ``TweetSentiment.predict_batch`` below in a thread: the
-   model and the prediction metrics (monitoring.py);
-4. the JSON answer (asgi.py; v2.py shapes the V2 one), then the access-log line (logs.py) and the span.
+1. ``dispatch``: ``ServiceMiddleware.__call__`` (middleware.py): the request id, the route chosen by path;
+2. ``admit``: method 405, API key 401, content type 415 (guard.py);
+3. ``limit``: the per-worker concurrency limit 429 (``_in_flight``, middleware.py);
+4. ``read``: the body, within the size limit 413 (guard.py);
+5. ``parse``: the body parsed and checked, once: 400 with the field named (validation.py);
+6. ``queue``: the adaptive batcher merges concurrent requests (batching.py; BentoML's algorithm through
+   bentoml_adapter.py); 429 when it predicts a miss of ``max_latency_ms``;
+7. ``model``: ``TweetSentiment.predict_batch`` below, in a worker thread: encode, forward, rows
+   (service/core/predictor.py), prediction metrics (monitoring.py); it reaches the middleware through
+   ``ServiceState`` (state.py) once the model is loaded;
+8. ``answer``: the rows as JSON, in one message (asgi.py);
 
-``GET /model``, ``/docs.json`` (openapi.py) and the ``/v2`` GET routes are answered by the middleware too;
-``POST /explain`` is validated there and handled by ``TweetSentiment.explain`` below.
+then the JSON access-log line (logs.py) and, for a sampled request, the trace span (tracing.py).
+``POST /v2/models/{name}/infer`` takes the same steps (v2.py reads and shapes its V2 body).
+
+``POST /explain`` is checked by the middleware (steps 1-5, validation.py), then handled by
+``TweetSentiment.explain`` below through BentoML. ``GET /model``, ``GET /docs.json`` (openapi.py: BentoML's
+document plus the ``/predict`` operation and what the middleware adds), the ``/v2`` GET routes (v2.py) and the
+pages (pages.py) are answered by the middleware; health and metrics by BentoML.
 """
 
 from __future__ import annotations
@@ -27,17 +37,17 @@ import time
 from typing import Annotated, Any
 
 import bentoml
-from bentoml.validators import ContentType
 from pydantic import Field, StringConstraints
 
 from service.api.bento_model import bento_model_dir
 from service.api.heap import freeze_heap
 from service.api.logs import service_log, setup_json_logging
 from service.api.middleware import ServiceMiddleware, middleware_options
+from service.api.openapi import EXAMPLE_TEXTS
 from service.api.settings import load_settings
 from service.api.state import ServiceState
 from service.api.validation import TEXT_PATTERN
-from service.core.schemas import Explanation, Prediction
+from service.core.schemas import Explanation
 
 # torch, the model code and numpy are imported in the worker (TweetSentiment.__init__), not here: this module
 # is also imported by `sentiment serve`'s supervisor process, which needs only the service definition.
@@ -45,12 +55,6 @@ from service.core.schemas import Explanation, Prediction
 settings = load_settings()
 model_dir = bento_model_dir() or settings.model_dir  # the Bento's own model when served from one (bento_model.py)
 STATE = ServiceState()  # this worker's: filled by TweetSentiment once its model is ready, read by the ASGI layer
-
-EXAMPLE_TEXTS = [
-    "I love this phone, best purchase ever :)",
-    "Worst customer service I have ever had.",
-    "The meeting is moved to 3pm on Tuesday.",
-]
 
 # what service/api/validation.py accepts: 1..max_text_chars characters, not all whitespace, no NUL character
 Text = Annotated[str, StringConstraints(min_length=1, max_length=settings.max_text_chars, pattern=TEXT_PATTERN)]
@@ -73,7 +77,7 @@ def report_startup_error(e: Exception) -> None:
 @bentoml.service(
     name="tweet_sentiment",
     workers=settings.workers,
-    threads=settings.model_threads,  # BentoML's own handler (--no-fast-path): the same model parallelism
+    threads=settings.model_threads,  # BentoML's handler threads (/explain)
     traffic={"timeout": settings.timeout_s},  # concurrency is limited (429) by ServiceMiddleware
     logging={"access": {"enabled": False}},  # BentoML's text access log; ours is JSON (SENTIMENT_ACCESS_LOG)
     # BentoML's OpenTelemetry span per /predict call costs more than the request itself (docs/benchmarks.md): the
@@ -137,22 +141,9 @@ class TweetSentiment:
     def __is_ready__(self) -> bool:
         return STATE.ready
 
-    @bentoml.api(
-        batchable=settings.batching,
-        max_batch_size=settings.max_batch_size,
-        max_latency_ms=settings.max_latency_ms,
-    )
-    def predict(
-        self,
-        texts: Annotated[list[Text], Field(min_length=1, max_length=settings.max_texts, examples=[EXAMPLE_TEXTS])],
-    ) -> Annotated[list[Prediction], ContentType("application/json")]:
-        """Classify tweets: one {label, scores} per text, in input order. Concurrent requests are merged into
-        one model batch (sorted by length inside the batch to cut padding)."""
-        return [Prediction.from_row(r) for r in self.predict_batch(texts)]
-
     def predict_batch(self, texts: list[str]) -> list[dict[str, Any]]:
-        """One model batch -> one ``{"label", "scores"}`` per text, in order. Shared by the BentoML handler above
-        and the lean hot path (service/api/fastpath.py), so both answer identically."""
+        """One model batch -> one ``{"label", "scores"}`` per text, in order: the ``model`` step of ``/predict``
+        and of the V2 inference, called by the batcher (service/api/batching.py) in a worker thread."""
         p = self.predictor
         encoded = p.encode(texts)
         probs = p.forward(encoded)  # (N, C)

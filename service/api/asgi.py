@@ -22,9 +22,18 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def json_payload(body: Any) -> bytes:
+    """`body` as strict, compact JSON (no NaN)."""
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
 async def respond(send: Send, status: int, body: Any, headers: Headers) -> int:
     """`body` as strict JSON (no NaN) with a Content-Length, in one response; returns `status`."""
-    payload = json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+    return await send_json(send, status, json_payload(body), headers)
+
+
+async def send_json(send: Send, status: int, payload: bytes, headers: Headers) -> int:
+    """An encoded JSON `payload` with a Content-Length, in one response; returns `status`."""
     await send(
         {
             "type": "http.response.start",

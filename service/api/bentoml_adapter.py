@@ -3,10 +3,10 @@
 tests/service/api/test_bentoml_adapter.py fails loudly when the pinned library changes any of them:
 
 * ``bentoml._internal.marshal.dispatcher.CorkDispatcher``: BentoML's adaptive batcher (the algorithm behind
-  ``@bentoml.api(batchable=True)``). The lean ``/predict`` path (service/api/fastpath.py) makes **its own**
-  instance with the API's batching settings, so it never shares a dispatcher (and its single ``callback`` slot,
-  which BentoML's handler overwrites on every request) with BentoML's own handler. Measured reason for the path
-  itself: docs/benchmarks.md (BentoML's generic request handling costs more CPU than the model on single texts).
+  ``@bentoml.api(batchable=True)``). ``/predict`` and the V2 inference have no BentoML handler: their batcher
+  (service/api/batching.py) is an instance of it with the service's batching settings. Measured reason for
+  answering them in the ASGI layer: docs/benchmarks.md (BentoML's generic request handling costs more CPU than
+  the model on single texts).
 * ``NonBlockSema`` (same module): how many merged batches the dispatcher runs at once (BentoML's own: 1). More than
   one lets a worker run several model calls in parallel, one per core.
 * ``Optimizer.wait``: the dispatcher waits up to the mean wait of recent batches to fill the next one; after a burst

@@ -1,5 +1,5 @@
 """The public face of the HTTP layer, for a BentoML service other than `TweetSentiment` that must run behind the
-same checks and hot path (the bench's no-op twin, loadtests/bench/noop_service.py): it imports this module only,
+same ``/predict`` route (the bench's no-op twin, loadtests/bench/noop_service.py): it imports this module only,
 never the middleware, the state or the validation internals.
 """
 
@@ -33,12 +33,12 @@ def predict_api_options(settings: ServiceSettings) -> dict[str, Any]:
 
 
 class HttpLayer:
-    """The project's ASGI layer (checks, limits, JSON logs, the hot path) attached to one service class."""
+    """The project's ASGI layer (checks, limits, JSON logs, the ``/predict`` route) attached to one service class."""
 
     def __init__(self, service_cls: Any, settings: ServiceSettings) -> None:
         self.state = ServiceState()
         service_cls.add_asgi_middleware(ServiceMiddleware, **middleware_options(settings, self.state))
 
     def model_ready(self, info: dict[str, Any], predict_batch: Callable[[list[str]], list[Row]]) -> None:
-        """From the service instance once it can answer: ``GET /model`` gets `info`, the hot path `predict_batch`."""
+        """From the service instance once it can answer: ``GET /model`` gets `info`, the batcher `predict_batch`."""
         self.state.model_ready(info, None, predict_batch)

@@ -1,25 +1,22 @@
-"""The ASGI layer in front of BentoML's API handlers (added with ``add_asgi_middleware``).
+"""The ASGI layer in front of BentoML (added with ``add_asgi_middleware``): it answers the inference routes itself.
 
-Per request, in this order:
+``POST /predict`` has one handler, `ServiceMiddleware._predict_route`, whose body is the route, step by step (the
+names are those of the ``Server-Timing`` header each answer carries, service/api/steps.py):
 
-1. a request id (the client's ``X-Request-ID`` when it is sane, else a new one), echoed in the response;
-2. ``GET /model``, ``GET /docs.json`` (service/api/openapi.py: BentoML's document plus what this layer adds) and
-   the Open Inference Protocol routes under ``/v2`` (service/api/v2.py), all answered here; the browser pages
-   (``/`` playground, ``/docs`` Swagger UI) and their files (service/api/pages.py), open;
-3. the guard (service/api/guard.py): API key on everything but the health, metrics and docs endpoints (401);
-   for the APIs also method (405 with ``Allow``), content type (415), concurrency limit (429), body size (413);
-4. body validation (400, service/api/validation.py, service/api/v2.py); valid ``/predict`` texts and V2
-   inferences then take the lean hot path into the batcher (service/api/fastpath.py; ``/predict`` answers with
-   the header ``X-Predict-Path: fast``), ``/explain`` is replayed to BentoML's own handler, whose plain-text 404/405
-   and batcher 503 become the API's JSON errors (service/api/errors.py);
-5. one JSON access-log line (and an error line for 5xx), with the request id (service/api/logs.py), and for a
-   sampled inference one trace span (service/api/tracing.py).
+``dispatch`` (request id, route by path: `__call__`) -> ``admit`` (method 405, API key 401, content type 415:
+guard.py) -> ``limit`` (concurrency 429: `_in_flight`) -> ``read`` (body size 413: guard.py) -> ``parse`` (the
+body checked, once: validation.py, 400) -> ``queue`` (BentoML's adaptive batcher: batching.py,
+bentoml_adapter.py; 429 when it sheds) -> ``model`` (``TweetSentiment.predict_batch`` in app.py, in a thread) ->
+``answer`` (JSON: asgi.py); then the access-log line (logs.py) and, when sampled, the span (tracing.py).
 
-``POST /predict`` and ``POST /v2/models/{name}/infer`` share every step (`_admit`, `_in_flight`, `_predict`); only
-the body's format and the answer's differ.
+``POST /v2/models/{name}/infer`` takes the same steps (`_v2_infer`; v2.py parses and shapes its V2 body).
+``POST /explain`` is checked the same way, then replayed to BentoML's handler (``TweetSentiment.explain``), whose
+plain-text 404/405 and batcher 503 become the API's JSON errors (errors.py). ``GET /model``, ``GET /docs.json``
+(openapi.py), the ``/v2`` GET routes (v2.py) and the browser pages (pages.py) are answered here too; every other
+path goes to BentoML behind the API key check (health, metrics).
 
 What it needs from the loaded model (its info, metrics and batch function) arrives through the explicit
-`ServiceState` the service fills when its model is ready.
+`ServiceState` the service fills when its model is ready (state.py).
 """
 
 from __future__ import annotations
@@ -32,17 +29,17 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from service.api import errors, logs, pages, v2
-from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, header, replay, respond
-from service.api.fastpath import FastPredict, Overloaded
+from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, header, json_payload, replay, respond, send_json
+from service.api.batching import Answer, BatchedModel, Overloaded
 from service.api.guard import Guard
-from service.api.openapi import API_PATHS, serve_docs
+from service.api.openapi import serve_docs
 from service.api.settings import ServiceSettings
-from service.api.state import Row, ServiceState
+from service.api.state import ServiceState
+from service.api.steps import Steps
 from service.api.tracing import Tracing
 from service.api.validation import RequestError, parse_explain, parse_predict
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-_FAST_HEADER = [(b"x-predict-path", b"fast")]
 
 
 class ServiceMiddleware:
@@ -60,7 +57,6 @@ class ServiceMiddleware:
         max_batch_size: int,
         batching: bool,
         access_log: bool,
-        fast_path: bool = True,
         max_batch_wait_ms: float = 5.0,
         model_threads: int = 1,
         trace_sample: float = 0.0,
@@ -73,11 +69,10 @@ class ServiceMiddleware:
         self.log_access = access_log
         self.in_flight = 0
         self._pid = os.getpid()
-        self.fast_path = fast_path
         self.pages = pages.Pages()
         self.tracing = Tracing(trace_sample)
-        self._fast: FastPredict | None = None
-        self._fast_options = {
+        self._batcher: BatchedModel | None = None  # made on the first inference once the model is ready
+        self._batcher_options = {
             "batching": batching,
             "max_batch_size": max_batch_size,
             "max_latency_ms": max_latency_ms,
@@ -104,8 +99,10 @@ class ServiceMiddleware:
             await send(message)
 
         try:
-            if path in API_PATHS:
-                await self._api(scope, receive, send_with_id, info)
+            if path == "/predict":
+                await self._predict_route(scope, receive, send_with_id, info)
+            elif path == "/explain":
+                await self._explain_route(scope, receive, send_with_id)
             elif path == "/v2" or path.startswith("/v2/"):
                 await self._v2(scope, receive, send_with_id, info)
             elif path == "/model":
@@ -135,14 +132,64 @@ class ServiceMiddleware:
                         line[key] = info[key]
                 logs.log_request(line, access=self.log_access)
 
-    # -- the steps an API request takes, shared by /predict, /explain and the V2 inference --------------------
+    # -- the inference routes: one handler each, its body the steps in order -------------------------------
 
-    def _admit(self, scope: Scope) -> None:
-        """Method (405) and API key (401): service/api/guard.py."""
+    async def _predict_route(self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]) -> None:
+        """``POST /predict``: the only handler of the route. Each step ends with ``steps.done(name)``; the names,
+        in this order, are the answer's ``Server-Timing`` header and the route in docs/architecture.md."""
+        steps = Steps(info["t0"])
+        steps.done("dispatch")  # __call__: request id, route by path
+        self._admit(scope)  # guard.py: method 405, API key 401, content type 415
+        steps.done("admit")
+        async with self._in_flight():  # concurrency 429
+            steps.done("limit")
+            body = await self.guard.read_body(scope, receive)  # guard.py: body size 413
+            steps.done("read")
+            texts = parse_predict(body, self.max_texts, self.max_text_chars)  # validation.py: 400
+            steps.done("parse")
+            answer = await self._predict(texts, scope, info, "/predict", steps)  # queue, model: batching.py, app.py
+            payload = json_payload(answer.rows)  # asgi.py
+            steps.done("answer")
+            await send_json(send, 200, payload, [steps.header()])
+
+    async def _v2_infer(self, r: v2.Route, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]) -> None:
+        """``POST /v2/models/{name}[/versions/{version}]/infer``: the steps of ``/predict``, V2 in and out."""
+        steps = Steps(info["t0"])
+        steps.done("dispatch")
+        self._admit(scope, binary_refused=True)  # 405, 401, 415
+        model = self._loaded_model()  # 503 until the model is ready
+        v2.check_model(r, model)  # 404: another model or version
+        steps.done("admit")
+        async with self._in_flight():  # 429
+            steps.done("limit")
+            body = await self.guard.read_body(scope, receive)  # 413
+            steps.done("read")
+            request = v2.parse_infer(body, self.max_texts, self.max_text_chars)  # 400
+            steps.done("parse")
+            answer = await self._predict(request.texts, scope, info, "/v2/models/{name}/infer", steps)
+            payload = json_payload(v2.infer_response(request, answer.rows, model))
+            steps.done("answer")
+            await send_json(send, 200, payload, [steps.header()])
+
+    async def _explain_route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /explain``: checked like ``/predict``, then replayed to BentoML's handler (app.py)."""
+        self._admit(scope)  # 405, 401, 415
+        async with self._in_flight():  # 429
+            body = await self.guard.read_body(scope, receive)  # 413
+            parse_explain(body, self.max_text_chars)  # 400
+            await self.app(scope, replay(body, receive), errors.overload_as_429(send, self.max_latency_ms))
+
+    # -- the steps they share ---------------------------------------------------------------------------------
+
+    def _admit(self, scope: Scope, binary_refused: bool = False) -> None:
+        """Method (405), API key (401), content type (415): service/api/guard.py (and v2.py's binary refusal)."""
         if scope["method"] != "POST":
             raise errors.method_not_allowed(scope["path"], scope["method"], "POST")
         if not self.guard.authorized(scope):
             raise errors.unauthorized()
+        if binary_refused:
+            v2.refuse_binary(scope)  # the binary tensor extension is not implemented
+        self.guard.check_content_type(scope)
 
     @asynccontextmanager
     async def _in_flight(self) -> AsyncIterator[None]:
@@ -161,16 +208,19 @@ class ServiceMiddleware:
             if metrics is not None:
                 metrics.in_flight.dec()
 
-    async def _predict(self, texts: list[str], scope: Scope, info: dict[str, Any], route: str) -> list[Row]:
-        """Valid texts -> the batcher (fastpath.py) -> ``TweetSentiment.predict_batch`` (model, metrics) -> rows;
-        a trace span when the request is sampled (tracing.py). Overload is 429, a model failure 500 (logged)."""
+    async def _predict(self, texts: list[str], scope: Scope, info: dict[str, Any], route: str, steps: Steps) -> Answer:
+        """Valid texts -> the batcher (batching.py) -> ``TweetSentiment.predict_batch`` (app.py: model, metrics):
+        the steps ``queue`` and ``model``; a trace span when the request is sampled (tracing.py). Overload is 429,
+        a model failure 500 (logged)."""
         info["n_texts"] = len(texts)
         parent = self.tracing.decide(scope)  # None: not sampled (nothing is created)
         status, answer = 500, None
         try:
-            answer = await self._batcher()(texts)
+            answer = await self._model_batcher()(texts)
             status = 200
-            return answer.rows
+            steps.took("queue", max(0.0, answer.started - steps.last))  # waiting for the model, in the batcher
+            steps.took("model", answer.model_s)  # the model call, in a worker thread
+            return answer
         except Overloaded:
             status = 429
             raise errors.overloaded(self.max_latency_ms) from None
@@ -194,44 +244,14 @@ class ServiceMiddleware:
                     attributes["sentiment.model_ms"] = round(answer.model_s * 1000, 3)
                 info["trace_id"] = self.tracing.record(parent, f"POST {route}", info["t0"], status, attributes)
 
-    def _batcher(self) -> FastPredict:
-        if self._fast is None:
-            if self.state.predict_batch is None:  # never hand /predict to BentoML's handler meanwhile
+    def _model_batcher(self) -> BatchedModel:
+        if self._batcher is None:
+            if self.state.predict_batch is None:
                 raise RequestError(503, "the model is not loaded yet; retry shortly", None, "not_ready")
-            self._fast = FastPredict(self.state.predict_batch, **self._fast_options)
-        return self._fast
+            self._batcher = BatchedModel(self.state.predict_batch, **self._batcher_options)
+        return self._batcher
 
-    # -- the routes ---------------------------------------------------------------------------------------
-
-    async def _api(self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]) -> None:
-        """``POST /predict`` and ``POST /explain``."""
-        self._admit(scope)  # 405, 401
-        self.guard.check_content_type(scope)  # 415
-        async with self._in_flight():
-            body = await self.guard.read_body(scope, receive)
-            if scope["path"] == "/predict":
-                texts = parse_predict(body, self.max_texts, self.max_text_chars)
-                if self.fast_path:
-                    rows = await self._predict(texts, scope, info, "/predict")
-                    await respond(send, 200, rows, _FAST_HEADER)
-                    return
-                info["n_texts"] = len(texts)
-            else:
-                parse_explain(body, self.max_text_chars)
-            await self.app(scope, replay(body, receive), errors.overload_as_429(send, self.max_latency_ms))
-
-    async def _v2_infer(self, r: v2.Route, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]) -> None:
-        """``POST /v2/models/{name}[/versions/{version}]/infer``: the steps of ``/predict``, V2 in and out."""
-        self._admit(scope)  # 405, 401
-        v2.refuse_binary(scope)  # 415: the binary tensor extension is not implemented
-        self.guard.check_content_type(scope)  # 415
-        model = self._loaded_model()  # 503 until the model is ready
-        v2.check_model(r, model)  # 404: another model or version
-        async with self._in_flight():  # 429
-            body = await self.guard.read_body(scope, receive)  # 413
-            request = v2.parse_infer(body, self.max_texts, self.max_text_chars)  # 400
-            rows = await self._predict(request.texts, scope, info, "/v2/models/{name}/infer")  # batcher, model, span
-            await respond(send, 200, v2.infer_response(request, rows, model), [])
+    # -- the other routes answered here ---------------------------------------------------------------------------
 
     async def _v2(self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any]) -> None:
         """The Open Inference Protocol routes (service/api/v2.py): inference, and the GET routes below."""
@@ -284,7 +304,6 @@ def middleware_options(s: ServiceSettings, state: ServiceState) -> dict[str, Any
         "max_batch_size": s.max_batch_size,
         "batching": s.batching,
         "access_log": s.access_log,
-        "fast_path": s.fast_path,
         "max_batch_wait_ms": s.max_batch_wait_ms,
         "model_threads": s.model_threads,
         "trace_sample": s.trace_sample,

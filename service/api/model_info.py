@@ -57,7 +57,6 @@ def model_info(artifact: Artifact, settings: ServiceSettings, torch_threads: int
             "max_latency_ms": settings.max_latency_ms,
             "workers": settings.workers,
             "model_threads": settings.model_threads,
-            "fast_path": settings.fast_path,
             "max_batch_wait_ms": settings.max_batch_wait_ms,
         },
         limits={

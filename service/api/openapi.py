@@ -1,6 +1,7 @@
-"""``GET /docs.json``: BentoML's OpenAPI document with what the ASGI layer adds (GET /model, the Open Inference
-Protocol routes of service/api/v2.py, every error response, request bodies that are required and closed), so the
-document and the server agree (schemathesis ``--checks all`` runs against it in the test suite)."""
+"""``GET /docs.json``: BentoML's OpenAPI document with what the ASGI layer adds (``POST /predict``, whose one
+handler is the middleware's, GET /model, the Open Inference Protocol routes of service/api/v2.py, every error
+response, request bodies that are required and closed), so the document and the server agree (schemathesis
+``--checks all`` runs against it in the test suite)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from service.api.asgi import ASGIApp, Message, Receive, Scope, Send, respond
 from service.api.model_info import ModelInfo
 from service.api.openapi_v2 import v2_paths, v2_schemas
+from service.api.validation import TEXT_PATTERN
+from service.core.schemas import Prediction
 
 API_PATHS = ("/predict", "/explain")
 # replaces BentoML's default description, whose badges are images from img.shields.io, readthedocs.org and
@@ -19,6 +22,11 @@ DESCRIPTION = (
     "gives per-token attributions, `GET /model` describes the served model. Try it in the [playground](/)."
 )
 _ERROR = {"$ref": "#/components/schemas/ErrorResponse"}
+EXAMPLE_TEXTS = [
+    "I love this phone, best purchase ever :)",
+    "Worst customer service I have ever had.",
+    "The meeting is moved to 3pm on Tuesday.",
+]
 
 
 def _error(desc: str, example: str) -> dict[str, Any]:
@@ -35,8 +43,34 @@ ERRORS = {
 }
 
 
-def extra_paths() -> dict[str, Any]:
+def predict_operation(max_texts: int, max_chars: int) -> dict[str, Any]:
+    """``POST /predict`` (answered by the middleware, service/api/middleware.py: BentoML does not know it)."""
+    text = {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": TEXT_PATTERN}
+    texts = {"type": "array", "title": "Texts", "items": text, "minItems": 1, "maxItems": max_texts}
+    body = {
+        "type": "object",
+        "title": "predict__Input",
+        "required": ["texts"],
+        "properties": {"texts": {**texts, "examples": [EXAMPLE_TEXTS]}},
+    }
+    rows = {"type": "array", "items": {"$ref": "#/components/schemas/Prediction"}}
     return {
+        "tags": ["Service APIs"],
+        "operationId": "tweet_sentiment__predict",
+        "description": "Classify tweets: one {label, scores} per text, in input order. Concurrent requests are "
+        "merged into one model batch (sorted by length inside the batch to cut padding).",
+        "requestBody": {"content": {"application/json": {"schema": body}}},
+        "responses": {
+            "200": {"description": "one prediction per text", "content": {"application/json": {"schema": rows}}},
+            "500": _error("the model failed (see the server log)", "prediction failed; see the server log"),
+            "503": _error("the model is not loaded yet", "the model is not loaded yet; retry shortly"),
+        },
+    }
+
+
+def extra_paths(max_texts: int = 256, max_chars: int = 2000) -> dict[str, Any]:
+    return {
+        "/predict": {"post": predict_operation(max_texts, max_chars)},
         "/model": {
             "get": {
                 "tags": ["Service APIs"],
@@ -50,12 +84,15 @@ def extra_paths() -> dict[str, Any]:
                     "401": ERRORS["401"],
                 },
             }
-        }
+        },
     }
 
 
 def extra_schemas() -> dict[str, Any]:
+    prediction = Prediction.model_json_schema(ref_template="#/components/schemas/{model}")
     return {
+        **prediction.pop("$defs", {}),
+        "Prediction": prediction,
         "ModelInfo": ModelInfo.model_json_schema(ref_template="#/components/schemas/{model}"),
         "ErrorResponse": {
             "type": "object",
@@ -76,7 +113,7 @@ def patch(
     closed request bodies, the schemas, and a description that links nowhere else."""
     spec.setdefault("info", {})["description"] = DESCRIPTION
     spec["info"].pop("contact", None)  # BentoML's team, not this service's
-    paths = {**extra_paths(), **v2_paths(model, ERRORS)}
+    paths = {**extra_paths(max_texts, max_chars), **v2_paths(model, ERRORS)}
     for path, item in paths.items():
         spec["paths"].setdefault(path, {}).update(item)
     for path in API_PATHS:

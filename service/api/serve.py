@@ -59,11 +59,6 @@ def add_serve_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{dest.replace('_', '-')}", dest=dest, type=typ, default=None, help=help_)
     p.add_argument("--no-batching", action="store_true", help="serve the same model without adaptive batching")
     p.add_argument("--no-access-log", action="store_true", help="no JSON access-log line per request")
-    p.add_argument(
-        "--no-fast-path",
-        action="store_true",
-        help="answer /predict through BentoML's own handler (slower, same answers)",
-    )
 
 
 def settings_env(args: argparse.Namespace) -> dict[str, str]:
@@ -76,8 +71,6 @@ def settings_env(args: argparse.Namespace) -> dict[str, str]:
         env["SENTIMENT_BATCHING"] = "false"
     if getattr(args, "no_access_log", False):
         env["SENTIMENT_ACCESS_LOG"] = "false"
-    if getattr(args, "no_fast_path", False):
-        env["SENTIMENT_FAST_PATH"] = "false"
     return env
 
 

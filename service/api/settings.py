@@ -67,10 +67,7 @@ class ServiceSettings(BaseSettings):
     max_batch_wait_ms: float = Field(
         5.0,
         ge=0,
-        description="longest wait of BentoML's batcher to fill a batch while the model is idle (hot path only)",
-    )
-    fast_path: bool = Field(
-        True, description="serve valid /predict bodies through the lean hot path into BentoML's batcher (fastpath.py)"
+        description="longest wait of the adaptive batcher to fill a batch while the model is idle",
     )
     cpu_chunk: int = Field(
         CPU_CHUNK,
@@ -99,7 +96,7 @@ class ServiceSettings(BaseSettings):
             raise ValueError("api_key is empty; unset SENTIMENT_API_KEY to disable authentication")
         if self.workers == 0:  # resolved once here, before the model calls that depend on it
             self.workers = auto_workers(self.device)
-        if self.model_threads == 0:  # resolved once here: every reader (BentoML, fast path, /model) sees the number
+        if self.model_threads == 0:  # resolved once here: every reader (BentoML, the batcher, /model) sees the number
             # every worker may use every core: the kernel does not spread connections evenly over the workers (a
             # few clients often all land on one), and one call per core there keeps them all busy
             self.model_threads = cpu_cores()

@@ -234,7 +234,6 @@ def test_model_endpoint(client: SentimentClient, tiny_model: Path):
         "max_latency_ms": 60000,
         "workers": 1 if on_gpu else min(MAX_AUTO_WORKERS, cpu_cores()),  # the default: a worker per core on the CPU
         "model_threads": max(1, cpu_cores()),
-        "fast_path": True,
         "max_batch_wait_ms": 5.0,
     }
     assert info["limits"] == {"max_texts": 64, "max_text_chars": 2000, "max_body_bytes": 1_048_576}

@@ -1,5 +1,5 @@
 """The ASGI layer in front of BentoML's handlers, driven as a server would drive it (real scope, receive, send),
-with a real inner ASGI app standing where BentoML's handlers are, and a real batch function for the hot path."""
+with a real inner ASGI app standing where BentoML's handlers are, and a real batch function for /predict."""
 
 import logging
 
@@ -16,7 +16,7 @@ ROW = {"label": "neutral", "scores": {"negative": 0.2, "neutral": 0.6, "positive
 def layer(state: ServiceState | None = None, **options) -> ServiceMiddleware:
     settings = dict(
         api_key=None, max_body_bytes=2048, max_texts=4, max_text_chars=50, max_concurrency=8, max_latency_ms=2000,
-        max_batch_size=64, batching=True, access_log=True, fast_path=False,
+        max_batch_size=64, batching=True, access_log=True,
     )  # fmt: skip
     settings.update(options)
     return ServiceMiddleware(echo_app, state=state or ServiceState(), **settings)
@@ -28,16 +28,23 @@ def ready_state() -> ServiceState:
     return state
 
 
-def test_a_valid_predict_reaches_the_app_with_its_body():
-    r = call(layer(), "POST", "/predict", {"texts": ["hi", "there"]}, JSON)
-    assert r.status == 200 and r.json() == {"method": "POST", "path": "/predict", "body": '{"texts": ["hi", "there"]}'}
+def test_a_valid_explain_reaches_the_app_with_its_body():
+    r = call(layer(), "POST", "/explain", {"text": "hi there"}, JSON)
+    assert r.status == 200 and r.json() == {"method": "POST", "path": "/explain", "body": '{"text": "hi there"}'}
 
 
-def test_the_fast_path_answers_valid_predicts_itself_once_the_model_is_ready():
-    assert call(layer(fast_path=True), "POST", "/predict", {"texts": ["a"]}, JSON).status == 503  # not loaded yet
-    r = call(layer(ready_state(), fast_path=True), "POST", "/predict", {"texts": ["a", "b"]}, JSON)
+def test_predict_is_answered_here_never_by_the_app_once_the_model_is_ready():
+    r = call(layer(), "POST", "/predict", {"texts": ["a"]}, JSON)  # not loaded yet: 503, not BentoML's handler
+    assert r.status == 503 and r.json()["error"] == "the model is not loaded yet; retry shortly"
+    r = call(layer(ready_state()), "POST", "/predict", {"texts": ["a", "b"]}, JSON)
     assert r.status == 200 and r.json() == [ROW, ROW]
-    assert r.headers[b"x-predict-path"] == b"fast"
+    names = [entry.split(";")[0] for entry in r.headers[b"server-timing"].decode().split(", ")]
+    assert names == ["dispatch", "admit", "limit", "read", "parse", "queue", "model", "answer"]
+
+
+def test_a_refused_predict_names_no_steps():
+    r = call(layer(ready_state()), "POST", "/predict", {"texts": []}, JSON)
+    assert r.status == 400 and b"server-timing" not in r.headers
 
 
 @pytest.mark.parametrize(
@@ -70,7 +77,7 @@ def test_the_api_key_guards_the_apis_and_model_but_not_health():
 
 
 def test_get_model_is_503_until_ready_then_the_info():
-    assert call(layer(), "GET", "/model", None, []).json()["error"].startswith("the model is not loaded yet")
+    assert call(layer(), "GET", "/model", None, []).json()["error"] == "the model is not loaded yet; retry shortly"
     r = call(layer(ready_state()), "GET", "/model", None, [])
     assert (r.status, r.json()) == (200, {"name": "m", "version": "1"})
     r = call(layer(ready_state()), "POST", "/model", None, [])
@@ -92,8 +99,8 @@ def test_request_ids_the_clients_when_sane_else_a_new_one():
 
 def test_one_access_line_per_request_with_status_and_texts(caplog):
     with caplog.at_level(logging.INFO, logger="sentiment.access"):
-        call(layer(), "POST", "/predict", {"texts": ["a", "b", "c"]}, [*JSON, (b"x-request-id", b"r1")])
-        call(layer(), "POST", "/predict", {"texts": []}, [*JSON, (b"x-request-id", b"r2")])
+        call(layer(ready_state()), "POST", "/predict", {"texts": ["a", "b", "c"]}, [*JSON, (b"x-request-id", b"r1")])
+        call(layer(ready_state()), "POST", "/predict", {"texts": []}, [*JSON, (b"x-request-id", b"r2")])
     lines = [r.fields for r in caplog.records if r.name == "sentiment.access"]
     assert [(x["request_id"], x["status"], x.get("n_texts")) for x in lines] == [("r1", 200, 3), ("r2", 400, None)]
     assert lines[1]["reason"] and lines[0]["path"] == "/predict" and lines[0]["ms"] >= 0

@@ -9,7 +9,7 @@ BODY = {"content": {"application/json": {"schema": {"type": "object"}}}}
 OK = {"200": {"description": "ok"}}
 BENTO_SPEC = {
     "openapi": "3.0.2",
-    "paths": {"/predict": {"post": {"responses": OK, "requestBody": BODY}}, "/livez": {"get": {"responses": OK}}},
+    "paths": {"/explain": {"post": {"responses": OK, "requestBody": BODY}}, "/livez": {"get": {"responses": OK}}},
 }
 
 
@@ -27,14 +27,19 @@ async def broken_docs(scope, receive, send):
     await send({"type": "http.response.body", "body": b"oops"})
 
 
-def test_patch_adds_model_the_error_answers_and_closed_required_bodies():
-    out = patch(spec())
-    assert "get" in out["paths"]["/model"] and "/explain" not in out["paths"]  # absent APIs are left absent
-    post = out["paths"]["/predict"]["post"]
-    assert set(ERRORS) <= set(post["responses"]) and "200" in post["responses"]
-    assert post["requestBody"]["required"] is True
-    assert post["requestBody"]["content"]["application/json"]["schema"]["additionalProperties"] is False
-    assert {"ModelInfo", "ErrorResponse"} <= set(out["components"]["schemas"])
+def test_patch_adds_predict_model_the_error_answers_and_closed_required_bodies():
+    out = patch(spec(), None, 7, 99)
+    assert "get" in out["paths"]["/model"]
+    for path in API_PATHS:  # /predict is the middleware's (BentoML's document lacks it), /explain BentoML's
+        post = out["paths"][path]["post"]
+        assert set(ERRORS) <= set(post["responses"]) and "200" in post["responses"]
+        assert post["requestBody"]["required"] is True
+        assert post["requestBody"]["content"]["application/json"]["schema"]["additionalProperties"] is False
+    texts = out["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert (texts["texts"]["maxItems"], texts["texts"]["items"]["maxLength"]) == (7, 99)  # the server's limits
+    rows = out["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert rows["items"] == {"$ref": "#/components/schemas/Prediction"}
+    assert {"ModelInfo", "ErrorResponse", "Prediction", "Scores"} <= set(out["components"]["schemas"])
     assert out["paths"]["/livez"] == BENTO_SPEC["paths"]["/livez"]
     assert API_PATHS == ("/predict", "/explain")
 

@@ -1,4 +1,4 @@
-"""The lean /predict hot path (service/api/fastpath.py) against BentoML's own handler, on real servers."""
+"""The adaptive batcher of /predict (service/api/batching.py): on real servers, and driven directly."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from service.api.fastpath import FastPredict
+from service.api.batching import BatchedModel
 from tests.conftest import running_server
 from tests.service.api.test_app import make_texts
 
@@ -18,14 +18,8 @@ ARGS = ("--max-batch-size", "64", "--max-texts", "64", "--max-latency-ms", "6000
 
 
 @pytest.fixture(scope="module")
-def fast_url(tiny_model: Path):
+def url(tiny_model: Path):
     with running_server(tiny_model, *ARGS) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def bentoml_url(tiny_model: Path):
-    with running_server(tiny_model, *ARGS, "--no-fast-path") as url:
         yield url
 
 
@@ -39,29 +33,24 @@ def batches_seen(url: str) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-def test_both_paths_give_identical_answers(fast_url: str, bentoml_url: str):
+def test_a_text_gets_the_same_answer_alone_and_in_a_batch(url: str):
     texts = make_texts(40, seed=5)
-    fast, slow = predict(fast_url, texts), predict(bentoml_url, texts)
-    assert fast.status_code == slow.status_code == 200
-    assert fast.headers["x-predict-path"] == "fast" and "x-predict-path" not in slow.headers
-    assert fast.headers["content-type"] == "application/json" and fast.headers["x-request-id"]
-    assert fast.json() == slow.json()
-    assert len(fast.json()) == 40
-    for t, row in zip(texts[:5], fast.json(), strict=False):  # alone = in a batch (fp32 is batch-independent)
-        assert predict(fast_url, [t]).json() == [row]
-    info = httpx.get(f"{bentoml_url}/model", timeout=30).json()
-    assert info["batching"]["fast_path"] is False
+    r = predict(url, texts)
+    assert r.status_code == 200 and len(r.json()) == 40
+    assert r.headers["content-type"] == "application/json" and r.headers["x-request-id"]
+    for t, row in zip(texts[:5], r.json(), strict=False):  # alone = in a batch (fp32 is batch-independent)
+        assert predict(url, [t]).json() == [row]
 
 
-def test_fast_path_merges_concurrent_requests_and_keeps_the_batch_contract(fast_url: str):
+def test_concurrent_requests_are_merged_and_keep_the_batch_contract(url: str):
     """200 single-text requests from 32 threads: each gets its own answer, and BentoML's batcher merged some of
     them (fewer model batches than requests)."""
     texts = make_texts(200, seed=9)
-    expected = {t: predict(fast_url, [t]).json()[0] for t in texts[:20]}
-    before = batches_seen(fast_url)
+    expected = {t: predict(url, [t]).json()[0] for t in texts[:20]}
+    before = batches_seen(url)
     with ThreadPoolExecutor(32) as pool:
-        answers = list(pool.map(lambda t: (t, predict(fast_url, [t])), texts))
-    batches = batches_seen(fast_url) - before
+        answers = list(pool.map(lambda t: (t, predict(url, [t])), texts))
+    batches = batches_seen(url) - before
     for t, r in answers:
         assert r.status_code == 200 and len(r.json()) == 1
         if t in expected:
@@ -69,18 +58,18 @@ def test_fast_path_merges_concurrent_requests_and_keeps_the_batch_contract(fast_
     assert 0 < batches < len(texts)
 
 
-def test_fast_path_still_validates_and_authenticates(fast_url: str, tiny_model: Path):
-    r = httpx.post(f"{fast_url}/predict", content=b'{"texts": ["ok", 3]}', timeout=30)
+def test_predict_validates_and_authenticates(url: str, tiny_model: Path):
+    r = httpx.post(f"{url}/predict", content=b'{"texts": ["ok", 3]}', timeout=30)
     assert r.status_code == 400 and r.json()["field"] == "texts[1]"
-    assert "x-predict-path" not in r.headers
+    assert "server-timing" not in r.headers  # refused at the parse step: no answer, no steps
     with running_server(tiny_model, *ARGS, env={"SENTIMENT_API_KEY": "s3cret"}) as url:
         body = {"texts": ["ok"]}
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"X-API-Key": "s3cre"}):
             r = httpx.post(f"{url}/predict", json=body, headers=headers, timeout=30)
-            assert r.status_code == 401 and "x-predict-path" not in r.headers, headers
+            assert r.status_code == 401 and "server-timing" not in r.headers, headers
         for headers in ({"Authorization": "Bearer s3cret"}, {"X-API-Key": "s3cret"}):
             r = httpx.post(f"{url}/predict", json=body, headers=headers, timeout=30)
-            assert r.status_code == 200 and r.headers["x-predict-path"] == "fast", headers
+            assert r.status_code == 200 and "model;dur=" in r.headers["server-timing"], headers
 
 
 def test_int8_precision_is_served_when_asked(tiny_model: Path):
@@ -97,8 +86,8 @@ def test_int8_precision_is_served_when_asked(tiny_model: Path):
 
 
 def test_batcher_wait_is_capped_and_batches_are_split_back():
-    """The fast path's own BentoML batcher: an adaptive wait left high by a burst is capped before a request is
-    queued, concurrent requests are merged, and each request gets exactly its own rows back."""
+    """The service's own instance of BentoML's batcher: an adaptive wait left high by a burst is capped before a
+    request is queued, concurrent requests are merged, and each request gets exactly its own rows back."""
     import asyncio
 
     calls: list[int] = []
@@ -108,11 +97,11 @@ def test_batcher_wait_is_capped_and_batches_are_split_back():
         return [{"label": t, "scores": {}} for t in texts]
 
     async def run() -> tuple[list, float]:
-        fast = FastPredict(predict_batch, batching=True, max_batch_size=64, max_latency_ms=2000, max_wait_s=0.005)
-        assert fast.batcher is not None
-        fast.batcher.wait = 0.8  # as after a burst of concurrent traffic
-        answers = await asyncio.gather(*(fast([f"{i}a", f"{i}b"]) for i in range(10)))
-        return answers, fast.batcher.wait
+        model = BatchedModel(predict_batch, batching=True, max_batch_size=64, max_latency_ms=2000, max_wait_s=0.005)
+        assert model.batcher is not None
+        model.batcher.wait = 0.8  # as after a burst of concurrent traffic
+        answers = await asyncio.gather(*(model([f"{i}a", f"{i}b"]) for i in range(10)))
+        return answers, model.batcher.wait
 
     answers, wait = asyncio.run(run())
     assert wait <= 0.005
@@ -145,8 +134,8 @@ def test_model_threads_run_merged_batches_in_parallel():
         return [{"label": t, "scores": {}} for t in texts]
 
     async def run(threads: int) -> None:
-        fast = FastPredict(predict_batch, batching=True, max_batch_size=4, max_latency_ms=5000, model_threads=threads)
-        await asyncio.gather(*(fast([str(i)]) for i in range(24)))
+        model = BatchedModel(predict_batch, batching=True, max_batch_size=4, max_latency_ms=5000, model_threads=threads)
+        await asyncio.gather(*(model([str(i)]) for i in range(24)))
 
     asyncio.run(run(1))
     assert peak == 1
@@ -160,8 +149,34 @@ def test_a_batch_that_breaks_the_contract_is_an_error_not_a_misassignment():
 
     from service.core.predictor import BatchContractError
 
-    fast = FastPredict(
+    model = BatchedModel(
         lambda texts: [{"label": "x", "scores": {}}], batching=False, max_batch_size=8, max_latency_ms=100
     )
     with pytest.raises(BatchContractError, match="1 outputs for 2 inputs"):
-        asyncio.run(fast(["a", "b"]))
+        asyncio.run(model(["a", "b"]))
+
+
+def test_a_request_split_over_two_batches_gets_all_its_rows():
+    """BentoML splits a request that does not fit the rest of a batch (here 3 + 3 texts, batches of 4) and joins
+    the parts' results; the request is answered with its rows in order, and names the later batch."""
+    import asyncio
+
+    calls: list[list[str]] = []
+
+    def predict_batch(texts: list[str]) -> list[dict]:
+        calls.append(list(texts))
+        return [{"label": t, "scores": {}} for t in texts]
+
+    async def run() -> list:
+        model = BatchedModel(predict_batch, batching=True, max_batch_size=4, max_latency_ms=60000, max_wait_s=0.05)
+        requests = [["a1", "a2", "a3"], ["b1", "b2", "b3"], ["c1", "c2", "c3"]]
+        return await asyncio.wait_for(asyncio.gather(*(model(r) for r in requests)), timeout=10)
+
+    answers = asyncio.run(run())
+    assert [[row["label"] for row in a.rows] for a in answers] == [
+        ["a1", "a2", "a3"],
+        ["b1", "b2", "b3"],
+        ["c1", "c2", "c3"],
+    ]
+    assert any(len(c) == 4 for c in calls[1:])  # merged up to the limit: some request was split
+    assert all(a.batch_size <= 4 and a.model_s > 0 for a in answers)

@@ -1,25 +1,25 @@
-"""The lean ``/predict`` hot path: BentoML's adaptive batching algorithm, without BentoML's per-request HTTP layer.
+"""The ``queue`` and ``model`` steps of ``/predict`` and the V2 inference: BentoML's adaptive batching algorithm,
+driven by the ASGI layer (service/api/middleware.py), without BentoML's per-request HTTP layer.
 
 py-spy profiles of the worker under load (docs/benchmarks.md) show that, once the model is fast enough, most of
-the CPU of a single-text request goes to BentoML's generic request handling, not to the model: Starlette routing
+the CPU of a single-text request went to BentoML's generic request handling, not to the model: Starlette routing
 and ``Request`` objects, pydantic parsing of the input model, ``APIMethod.__get__`` (``inspect.signature`` twice
-per request), the output's JSON schema and a chunked ``IterableResponse``, and the context middleware.
-
-The ASGI layer (service/api/middleware.py) has already read and validated the body at that point, so for
-``/predict`` it hands the texts to `FastPredict`, which
+per request), the output's JSON schema and a chunked ``IterableResponse``, and the context middleware. So
+``/predict`` has no BentoML handler: the middleware reads and validates the body once and hands the texts to
+`BatchedModel`, which
 
 * queues them in its own instance of **BentoML's adaptive batcher** (`bentoml_adapter.Batcher`: the same
   ``CorkDispatcher`` algorithm, ``max_batch_size`` / ``max_latency_ms`` and shedding as ``@bentoml.api``; a shed
-  request raises `Overloaded`, answered 429), never BentoML's own dispatcher, so the two paths never share one;
-* runs each merged batch through ``TweetSentiment.predict_batch`` in a thread, at most ``model_threads`` batches at
-  once (each torch call with its own intra-op threads: several model calls run in parallel, one per core);
-* answers in one ASGI message.
+  request raises `Overloaded`, answered 429);
+* runs each merged batch through ``TweetSentiment.predict_batch`` (service/api/app.py) in a thread, at most
+  ``model_threads`` batches at once (each torch call with its own intra-op threads: several model calls run in
+  parallel, one per core);
+* returns each request its rows, with when its batch's model call began and how long it took (the request's
+  ``Server-Timing`` steps and trace span).
 
 One setting of the batcher is bounded here: how long it waits to fill a batch while the model is idle
 (``SENTIMENT_MAX_BATCH_WAIT_MS``, default 5 ms; see `bentoml_adapter`). Under load batches still fill while the
 model is busy with the previous one, so throughput does not change (docs/benchmarks.md).
-
-`SENTIMENT_FAST_PATH=false` (``--no-fast-path``) sends ``/predict`` to BentoML's own handler instead: same answers.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Answer:
     model_s: float  # the model call (thread hand-off included)
 
 
-class FastPredict:
+class BatchedModel:
     def __init__(
         self,
         predict_batch: Callable[[list[str]], list[Row]],
@@ -79,14 +79,18 @@ class FastPredict:
         check_batch_contract(len(rows), len(texts), "predict_batch")
         return rows, t0, time.perf_counter() - t0
 
-    async def _infer(self, batches: Sequence[list[str]]) -> list[Answer]:
-        """One merged batch: the texts of several requests -> one model call -> one answer per request."""
+    async def _infer(self, batches: Sequence[list[str]]) -> list[list[tuple[Row, Answer]]]:
+        """One merged batch: the texts of several requests -> one model call -> per request, one ``(row, how the
+        batch went)`` per text. Per text, not one object per request: BentoML splits a request that does not fit
+        the rest of a batch over two batches and joins the two parts' results as lists (a part's result that is
+        not a list made the joining fail, and the request never got its answer)."""
         merged = [text for texts in batches for text in texts]
         rows, started, model_s = await self._run(merged)
-        out: list[Answer] = []
+        run = Answer([], len(merged), started, model_s)
+        out: list[list[tuple[Row, Answer]]] = []
         start = 0
         for texts in batches:
-            out.append(Answer(rows[start : start + len(texts)], len(merged), started, model_s))
+            out.append([(row, run) for row in rows[start : start + len(texts)]])
             start += len(texts)
         return out
 
@@ -96,8 +100,9 @@ class FastPredict:
             return Answer(rows, len(texts), started, model_s)
         self.batcher.cap_wait(self.max_wait_s)
         try:
-            answer = await self.batcher(texts)
+            tagged = await self.batcher(texts)
         except Shed as e:
             raise Overloaded(str(e)) from e
-        check_batch_contract(len(answer.rows), len(texts), "adaptive batcher")
-        return answer
+        check_batch_contract(len(tagged), len(texts), "adaptive batcher")
+        run = tagged[-1][1]  # a request split over two batches is answered when the later one, with its tail, ends
+        return Answer([row for row, _ in tagged], run.batch_size, run.started, run.model_s)
