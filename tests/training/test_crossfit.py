@@ -55,3 +55,20 @@ def test_final_split_exports_a_model_trained_on_every_tweet_with_its_estimate(fi
     assert served.artifact.module.temperature.item() == pytest.approx(m["temperature"], rel=1e-6)
     bias = served.artifact.module.class_bias.tolist()
     assert bias == pytest.approx([m["class_bias"][k] for k in ("negative", "neutral", "positive")], abs=1e-6)
+
+
+@pytest.mark.slow
+def test_dry_run_of_the_default_command_exports_a_loadable_model(tmp_path: Path):
+    """`sentiment train --dry-run` (the CI check of the default command): the whole final pipeline at the default
+    model size, one short epoch on ~3,000 tweets."""
+    import subprocess
+    import sys
+
+    from service.core.paths import REPO
+
+    cmd = [sys.executable, "-m", "training", "--dry-run", "--no-compare", "--extend-vocab", "2000", "--no-progress"]
+    proc = subprocess.run([*cmd, "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    summary = json.loads(proc.stdout)
+    assert summary["trained_on"] == 3000 and 0.0 < summary["oof_avg_recall"] <= 1.0
+    assert Predictor(load_artifact(tmp_path / "default", "cpu")).predict(["not bad at all 😍"])[0].label
