@@ -33,9 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-splits", metavar="DIR", help="write train/validation/test TSVs to DIR and exit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument(
-        "--no-compare",
-        action="store_true",
-        help="--split final: skip the comparisons (the recipe and TF-IDF without the newest file; ~1/3 of the time)",
+        "--no-compare", action="store_true", help="--split final: skip the comparison fits (~1/3 of the time)"
     )
     p.add_argument(
         "--int8", action="store_true", help="also write the int8 variant (model-int8.pt; = python -m training.quantize)"
@@ -77,6 +75,35 @@ def split_info(cfg) -> dict:
     }
 
 
+def data_info(cfg, data) -> dict:
+    """The manifest's description of the data (`data`: the Splits or TemporalFolds the model was trained from)."""
+    return {
+        "sha256": data.data_sha256,
+        "source": "semeval2017-task4a (2013-2016, sarcasm file excluded)",
+        "duplicate_rows": data.n_duplicates,
+        "conflicting_ids_dropped": data.n_conflicts,
+        "split": split_info(cfg),
+    }
+
+
+def export_result(args, cfg, result, version: str, info: dict, parity: list[str], extra_metrics=None) -> Path:
+    from training.export import export
+
+    return export(
+        result.model,
+        result.itos,
+        cfg,
+        Path(args.out) / args.name,
+        name=args.name,
+        version=version,
+        metrics=result.metrics,
+        data_info=info,
+        parity_texts=parity,
+        tokenizer=result.tokenizer,
+        extra_metrics=extra_metrics,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = config_from_args(args)
@@ -107,32 +134,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out}/train.tsv, val.tsv, test.tsv", file=sys.stderr)
         return 0
 
-    from training.export import export
     from training.train import train
 
     result = train(splits, cfg, progress=not args.no_progress)
     version = args.version or default_version(args.name, splits.data_sha256, cfg)
     result.metrics["history"] = result.history
-    data_info = {
-        "sha256": splits.data_sha256,
-        "source": "semeval2017-task4a (2013-2016, sarcasm file excluded)",
-        "duplicate_rows": splits.n_duplicates,
-        "conflicting_ids_dropped": splits.n_conflicts,
-        "split": split_info(cfg),
-    }
     parity = [ex.text for ex in splits.val[:256]]
-    path = export(
-        result.model,
-        result.itos,
-        cfg,
-        Path(args.out) / args.name,
-        name=args.name,
-        version=version,
-        metrics=result.metrics,
-        data_info=data_info,
-        parity_texts=parity,
-        tokenizer=result.tokenizer,
-    )
+    path = export_result(args, cfg, result, version, data_info(cfg, splits), parity)
     int8: dict = {}
     if args.int8:
         from training.quantize import add_int8_variant
@@ -172,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
 def train_final(args: argparse.Namespace, cfg) -> int:
     """--split final: cross-fit (the estimate and the calibration), then fit on every tweet and export."""
     from training.crossfit import crossfit_and_fit
-    from training.export import export
 
     try:
         result, folds = crossfit_and_fit(cfg, progress=not args.no_progress, compare=not args.no_compare)
@@ -180,27 +187,11 @@ def train_final(args: argparse.Namespace, cfg) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     version = args.version or default_version(args.name, folds.data_sha256, cfg)
-    data_info = {
-        "sha256": folds.data_sha256,
-        "source": "semeval2017-task4a (2013-2016, sarcasm file excluded)",
-        "duplicate_rows": folds.n_duplicates,
-        "conflicting_ids_dropped": folds.n_conflicts,
-        "split": split_info(cfg),
-    }
     from training.behaviour_report import behaviour_metrics
 
-    path = export(
-        result.model,
-        result.itos,
-        cfg,
-        Path(args.out) / args.name,
-        name=args.name,
-        version=version,
-        metrics=result.metrics,
-        data_info=data_info,
-        parity_texts=[ex.text for ex in folds.halves[0][:256]],
-        tokenizer=result.tokenizer,
-        extra_metrics=lambda model_dir: behaviour_metrics(model_dir, folds),
+    parity = [ex.text for ex in folds.halves[0][:256]]
+    path = export_result(
+        args, cfg, result, version, data_info(cfg, folds), parity, lambda d: behaviour_metrics(d, folds)
     )
     if args.int8:  # agreement of the int8 variant with fp32 on the newest file's tweets (all were trained on)
         from training.quantize import add_int8_variant

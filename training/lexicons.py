@@ -17,21 +17,19 @@ only the MIT licence of its code.
 from __future__ import annotations
 
 import csv
-import importlib.util
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+
+from training.packages import package_dir
 
 LEXICONS = ("vader", "afinn", "emoji")
 _EMOJI_MODIFIERS = dict.fromkeys([0xFE0F, 0x200D, *range(0x1F3FB, 0x1F400)])
 
 
 def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"the {name} package is needed for this lexicon (pip install the training extra)")
-    return Path(next(iter(spec.submodule_search_locations)))
+    return package_dir(name, "this lexicon")
 
 
 def _read_vader() -> dict[str, float]:

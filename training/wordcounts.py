@@ -6,16 +6,14 @@ serving tokenizer reads it from there.
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
+from training.packages import package_dir
+
 
 def _unigrams_path() -> Path:
-    spec = importlib.util.find_spec("wordsegment")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the word table needs the wordsegment package (pip install the training extra)")
-    return Path(next(iter(spec.submodule_search_locations))) / "unigrams.txt"
+    return package_dir("wordsegment", "the word table") / "unigrams.txt"
 
 
 @lru_cache(maxsize=4)

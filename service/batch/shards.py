@@ -15,7 +15,6 @@ the shards in order into it: service/batch/merge.py).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import time
@@ -30,6 +29,7 @@ from service.batch.files import fsync_dir, fsync_path
 from service.batch.readers import read_range
 from service.batch.rows import ScoringError, build_rows, reject_row
 from service.batch.sinks import TextSink
+from service.core.manifest import sha256_file
 from service.core.records import Record, partition
 
 MANIFEST = "_manifest.json"
@@ -45,14 +45,6 @@ def record_file(staging: Path, name: str) -> Path:
 
 def rejects_file(staging: Path, name: str) -> Path:
     return staging / f"_{name}.rejects.jsonl"
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _commit(tmp: Path, final: Path) -> None:
@@ -119,7 +111,7 @@ def score_piece(
         "rejected": len(rejects),
         "records": n_records,
         "labels": dict(counts),
-        "sha256": sha256_of(out) if out.exists() else None,
+        "sha256": sha256_file(out) if out.exists() else None,
         "bytes": out.stat().st_size if out.exists() else 0,
         "input": piece,
         "rejects_sha256": None,
@@ -129,7 +121,7 @@ def score_piece(
         rej, rej_tmp = rejects_file(staging, name), rejects_file(staging, name + ".tmp")
         rej_tmp.write_bytes("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rejects).encode())
         _commit(rej_tmp, rej)
-        record["rejects_sha256"] = sha256_of(rej)
+        record["rejects_sha256"] = sha256_file(rej)
     record["seconds"] = round(time.perf_counter() - t0, 3)
     rec, rec_tmp = record_file(staging, name), record_file(staging, name + ".tmp")
     rec_tmp.write_text(json.dumps(record), encoding="utf-8")
@@ -181,9 +173,9 @@ def committed(staging: Path, name: str, shard_fmt: str) -> dict[str, Any] | None
     with contextlib.suppress(OSError, ValueError):
         record = json.loads(rec_path.read_text(encoding="utf-8"))
         out = shard_file(staging, name, shard_fmt)
-        if (record["sha256"] is None and not out.exists()) or (out.is_file() and sha256_of(out) == record["sha256"]):
+        if (record["sha256"] is None and not out.exists()) or (out.is_file() and sha256_file(out) == record["sha256"]):
             rej = rejects_file(staging, name)
-            if record["rejects_sha256"] is None or (rej.is_file() and sha256_of(rej) == record["rejects_sha256"]):
+            if record["rejects_sha256"] is None or (rej.is_file() and sha256_file(rej) == record["rejects_sha256"]):
                 return record
     return None
 

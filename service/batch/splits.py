@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from service.batch.readers import InputFormatError, detect_format, resolve_format
+from service.core.manifest import sha256_file
 from service.core.semeval import looks_like_semeval
 
 LINE_FORMATS = ("jsonl", "tsv", "semeval", "txt")  # one record per line: cut at line ends
@@ -99,17 +100,9 @@ def scan_file(file_no: int, path: str, fmt: str, split_bytes: int) -> tuple[dict
     if fmt in LINE_FORMATS and not path.lower().endswith(".gz") and st.st_size > split_bytes:
         sha, pieces = _line_pieces(whole, split_bytes)
     else:
-        sha = _sha256(p)
+        sha = sha256_file(p)
         pieces = _parquet_pieces(whole, split_bytes) if fmt == "parquet" else [whole]
     return {**fp, "sha256": sha}, pieces
-
-
-def _sha256(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _line_pieces(whole: Piece, split_bytes: int) -> tuple[str, list[Piece]]:

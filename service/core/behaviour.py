@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -78,16 +78,7 @@ class TestResult:
         return self.failures / self.n if self.n else 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "capability": self.capability,
-            "kind": self.kind,
-            "description": self.description,
-            "n": self.n,
-            "failures": self.failures,
-            "failure_rate": round(self.failure_rate, 4),
-            "examples": self.examples,
-        }
+        return {**asdict(self), "failure_rate": round(self.failure_rate, 4)}
 
 
 def _pick(rng: random.Random, combos: list[tuple[str, ...]], k: int) -> list[tuple[str, ...]]:
@@ -186,21 +177,22 @@ def build_suite(max_cases: int = 60, seed: int = 2020) -> list[Test]:
         _pick(rng, contr, k))  # fmt: skip
 
     # names and places
-    people = []
-    for t in ("{p} loved the {n}", "{p} said the {n} was {a}", "just saw {p} at the {n}, so {a}"):
-        for n in NOUNS[:6]:
-            for a in POS_ADJ[:3] + NEG_ADJ[:3]:
-                p1, p2 = rng.sample(NAMES, 2)
-                people.append((t.format(p=p1, n=n, a=a), t.format(p=p2, n=n, a=a)))
+    def swapped(templates: Sequence[str], key: str, fillers: Sequence[str]) -> list[tuple[str, str]]:
+        """Pairs of one template filled with two different `fillers` in slot `key` (same noun and adjective)."""
+        pairs = []
+        for t in templates:
+            for n in NOUNS[:6]:
+                for a in POS_ADJ[:3] + NEG_ADJ[:3]:
+                    x, y = rng.sample(list(fillers), 2)
+                    pairs.append((t.format(n=n, a=a, **{key: x}), t.format(n=n, a=a, **{key: y})))
+        return _pick(rng, pairs, k)
+
+    people = ("{p} loved the {n}", "{p} said the {n} was {a}", "just saw {p} at the {n}, so {a}")
     inv("names_swapped", "names and places", "swapping one person's name for another keeps the label",
-        _pick(rng, people, k))  # fmt: skip
-    places = []
-    for t in ("the {n} in {c} was {a}", "flying to {c} tomorrow, the {n} is {a}", "{c} {n}: {a}"):
-        for n in NOUNS[:6]:
-            for a in POS_ADJ[:3] + NEG_ADJ[:3]:
-                c1, c2 = rng.sample(CITIES, 2)
-                places.append((t.format(c=c1, n=n, a=a), t.format(c=c2, n=n, a=a)))
-    inv("places_swapped", "names and places", "swapping one city for another keeps the label", _pick(rng, places, k))
+        swapped(people, "p", NAMES))  # fmt: skip
+    places = ("the {n} in {c} was {a}", "flying to {c} tomorrow, the {n} is {a}", "{c} {n}: {a}")
+    inv("places_swapped", "names and places", "swapping one city for another keeps the label",
+        swapped(places, "c", CITIES))  # fmt: skip
 
     # intensifiers and hedges
     def modified(adjectives: Sequence[str], mods: Sequence[str]) -> list[tuple[str, str]]:

@@ -126,24 +126,26 @@ def test_the_word_table_is_read_from_the_artifact_and_hash_checked(model_copy):
         load_artifact(model_copy)
 
 
+def rewrite_manifest(model_dir, edit) -> None:
+    m = json.loads((model_dir / MANIFEST_FILE).read_text())
+    edit(m)
+    (model_dir / MANIFEST_FILE).write_text(json.dumps(m))
+
+
 def test_the_emoji_table_is_read_from_the_artifact_and_checked(model_copy):
     m = json.loads((model_copy / MANIFEST_FILE).read_text())
     assert m["tokenizer_version"] == "tweet-v3" and m["tokenizer"]["emoji"] == "emoji.json"
     assert load_artifact(model_copy).encoder.tokenize("😍 🍕") == ["<3", "pizza"]
     (model_copy / "emoji.json").write_text(json.dumps(["not", "an", "object"]))
-    m["files"]["emoji.json"] = sha256_file(model_copy / "emoji.json")
-    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    rewrite_manifest(model_copy, lambda m: m["files"].update({"emoji.json": sha256_file(model_copy / "emoji.json")}))
     with pytest.raises(ModelLoadError, match="emoji table must be a JSON object"):
         load_artifact(model_copy)
-    del m["files"]["emoji.json"]
-    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    rewrite_manifest(model_copy, lambda m: m["files"].pop("emoji.json"))
     with pytest.raises(ModelLoadError, match="lists no sha256 for the emoji table"):
         load_artifact(model_copy)
 
 
 def test_a_tweet_v2_manifest_cannot_claim_the_emoji_option(model_copy):
-    m = json.loads((model_copy / MANIFEST_FILE).read_text())
-    m["tokenizer_version"] = "tweet-v2"
-    (model_copy / MANIFEST_FILE).write_text(json.dumps(m))
+    rewrite_manifest(model_copy, lambda m: m.update({"tokenizer_version": "tweet-v2"}))
     with pytest.raises(ModelLoadError, match="tweet-v2 has no emoji option"):
         load_artifact(model_copy)
