@@ -17,11 +17,15 @@ from typing import Any
 
 from loadtests.reliability.badinput_cases import JSON, VALID
 from loadtests.reliability.rawhttp import build_request, request, send
+from service.api.openapi import ERRORS
+from service.api.openapi_v2 import v2_paths
 from service.core.paths import REPO
 
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 API_PATHS = frozenset({"/predict", "/explain", "/model"})
-ALLOWED_PATHS = API_PATHS | set(HEALTH_PATHS) | {"/metrics"}
+# the Open Inference Protocol routes (service/api/v2.py), as the served OpenAPI document lists them
+V2_PATHS = frozenset(v2_paths(None, ERRORS))
+ALLOWED_PATHS = API_PATHS | set(HEALTH_PATHS) | {"/metrics"} | V2_PATHS
 DEBUG_PATHS = (
     "/debug",
     "/debug/pprof",
