@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -21,20 +22,26 @@ def predict_logits(model: nn.Module, t: Tensors, device: torch.device, batch_siz
     return torch.from_numpy(forward_sorted(model.logits, t.encoded, batch_size, device, len(LABELS)))
 
 
+T_MIN, T_MAX = 0.05, 20.0
+
+
 def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
-    """Temperature minimising validation NLL (LBFGS on log T)."""
+    """Temperature in [T_MIN, T_MAX] minimising validation NLL (LBFGS on log T, kept inside the bounds: a model
+    no better than chance would otherwise drive T to infinity and the search to NaN)."""
     log_t = torch.zeros(1, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
     nll = nn.CrossEntropyLoss()
+    bounds = (math.log(T_MIN), math.log(T_MAX))
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = nll(logits / log_t.exp(), labels)
+        loss = nll(logits / log_t.clamp(*bounds).exp(), labels)
         loss.backward()
         return loss
 
     opt.step(closure)
-    return float(log_t.exp().clamp(0.05, 20.0))
+    t = float(log_t.detach().clamp(*bounds).exp())
+    return t if math.isfinite(t) else 1.0
 
 
 def split_metrics(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> dict[str, Any]:
