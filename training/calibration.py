@@ -41,7 +41,7 @@ def fit_temperature(logits: torch.Tensor, labels: torch.Tensor) -> float:
 
     opt.step(closure)
     t = float(log_t.detach().clamp(*bounds).exp())
-    return t if math.isfinite(t) else 1.0
+    return min(max(t, T_MIN), T_MAX) if math.isfinite(t) else 1.0
 
 
 def split_metrics(logits: torch.Tensor, labels: torch.Tensor, temperature: float = 1.0) -> dict[str, Any]:
