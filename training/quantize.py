@@ -81,6 +81,9 @@ def eager_from_artifact(model_dir: Path) -> SentimentRNN | Ensemble:
     # parts added after a model was exported (zero-initialised branches, the class bias) may be absent
     optional = ("lin_word", "lin_sub", "lin_bigram", "lin_bias", "lex_head", "class_bias", "vectors", "lexicon")
     required_missing = [k for k in missing if not any(part in optional for part in k.split("."))]
+    # constants the eager model derives from its config (not in its state_dict; TorchScript archives keep them)
+    derived = ("lex_swap",)
+    unexpected = [k for k in unexpected if k.split(".")[-1] not in derived]
     if unexpected or required_missing:
         raise RuntimeError(f"{model_dir}: weights do not fit the config (missing {missing}, unexpected {unexpected})")
     if cfg.fp16_embeddings:  # load_state_dict copied the float16 tables into float32 ones: store them as exported

