@@ -124,8 +124,10 @@ def load_splits(
 ) -> Splits:
     """The three parts of `protocol` (temporal | random; the fractions and seed apply to random only). `limit`
     keeps about that many tweets in all (the same share of each part), for dry runs and tests."""
+    if protocol == "final":  # a final model trained on every part: its tools (int8 check, ensembles) read the
+        protocol = "temporal"  # temporal parts, in-sample for it (its held-out figures are training/crossfit.py's)
     if protocol not in SPLITS:
-        raise ValueError(f"unknown split protocol {protocol!r}; one of {', '.join(SPLITS)}")
+        raise ValueError(f"unknown split protocol {protocol!r}; one of {', '.join(SPLITS)}, final")
     pool, dups, conflicts = load_pool(data_dir)
     digest = pool_hash(pool)
     if protocol == "temporal":
