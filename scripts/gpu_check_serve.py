@@ -214,9 +214,11 @@ def _epoch_seconds(log: str) -> list[float]:
 
 
 def step_train(ctx: Context) -> dict[str, Any]:
-    """`sentiment train --device DEV` (``python -m training``) for one epoch of one member, in its own process."""
+    """`sentiment train --device DEV --split temporal` (``python -m training``) for one epoch of one member, in its
+    own process (the temporal protocol: a held-out test AvgRec to report)."""
     out = ctx.work_dir / "train"
-    cmd = [sys.executable, "-m", "training", "--device", ctx.device, "--members", "1", "--out", str(out)]
+    cmd = [sys.executable, "-m", "training", "--device", ctx.device, "--split", "temporal", "--members", "1"]
+    cmd += ["--out", str(out)]
     cmd += ["--name", "gpu-check", "--no-progress", *TRAIN_RECIPE, *ctx.sizes.train_args]
     if ctx.data_dir is not None:
         cmd += ["--data-dir", str(ctx.data_dir)]
