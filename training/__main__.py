@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None) -> int:
     if cfg.split == "final" and args.write_splits:
         cfg.split = "temporal"  # the parts every choice is made on (the final fit has no held-out part)
     if cfg.split == "final":
+        if cfg.final_epochs < 1 or not 0.0 <= cfg.negation_augment <= 1.0:
+            print("error: --final-epochs must be at least 1 and --negation-augment within 0..1", file=sys.stderr)
+            return 2
         return train_final(args, cfg)
     from training.data import load_splits, write_tsv
 
