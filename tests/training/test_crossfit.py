@@ -72,3 +72,14 @@ def test_dry_run_of_the_default_command_exports_a_loadable_model(tmp_path: Path)
     summary = json.loads(proc.stdout)
     assert summary["trained_on"] == 3000 and 0.0 < summary["oof_avg_recall"] <= 1.0
     assert Predictor(load_artifact(tmp_path / "default", "cpu")).predict(["not bad at all 😍"])[0].label
+
+
+def test_a_final_fit_without_a_length_is_refused_before_any_work():
+    import subprocess
+    import sys
+
+    from service.core.paths import REPO
+
+    cmd = [sys.executable, "-m", "training", "--final-epochs", "0", "--no-progress"]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--final-epochs must be at least 1" in proc.stderr
