@@ -120,12 +120,12 @@ def build_image(timer: Timer, tag: str) -> dict[str, Any]:
     size = int(run(["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture=True).strip())
     log(f"image {tag}: {size / 1e9:.2f} GB")
     # What is (not) inside: non-root user, no training code, no measurement tooling or tests, no torchtext, no pip,
-    # the model baked in, and only the serving packages of service/ (core, api, batch).
+    # the model baked in, and only the serving parts of service/ (core, api, batch, the CLI and the API's client).
     probe = (
         "id -u; test ! -e /app/training && echo no-training; "
         "test ! -e /app/loadtests && test ! -e /app/tests && echo no-loadtests; "
-        "ls /app/service | grep -v -e __ -e '^cli.py$' -e '^core$' -e '^api$' -e '^batch$' | tr '\\n' ' ' "
-        "| grep -q . || echo serving-only; "
+        "ls /app/service | grep -v -e __ -e '^cli.py$' -e '^client.py$' -e '^core$' -e '^api$' -e '^batch$' "
+        "| tr '\\n' ' ' | grep -q . || echo serving-only; "
         "python -c 'import torchtext' 2>/dev/null || echo no-torchtext; "
         "python -m pip --version >/dev/null 2>&1 || echo no-pip; "
         "test -f /app/models/default/model.pt && echo model-baked"
