@@ -146,9 +146,7 @@ def run_tracing(
             env = {"SENTIMENT_TRACE_SAMPLE": str(ratio), "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url}
             env["OTEL_BSP_SCHEDULE_DELAY"] = "1000"  # ms between exports
             cmd = servers.serve_cmd(model, port, "--workers", str(workers))
-            started[ratio] = stack.enter_context(
-                servers.started(f"trace-{ratio}", cmd, port, env, log=work / f"trace-{ratio}.log")
-            )
+            started[ratio] = stack.enter_context(servers.started(cmd, port, env, log=work / f"trace-{ratio}.log"))
         for _ in range(rounds):
             for ratio in ratios:
                 runs[ratio].append(load(started[ratio], bodies, concurrency, plan))
