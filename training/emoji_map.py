@@ -11,12 +11,15 @@ The table rewrites each emoji into tokens the training data and the prior knowle
   ``🏀`` -> ``basketball``), which GloVe and the lexicons know; names of more than three words are left out and
   the emoji kept as it is.
 
-Keys are emoji without variation selectors, skin tones or joiners (the tokenizer strips them before the lookup).
+Keys are emoji without variation selectors, skin tones or joiners, stripped by the tokenizer's own
+`strip_emoji_modifiers` (the lookup strips them the same way).
 """
 
 from __future__ import annotations
 
 import re
+
+from service.core.tokenizer import strip_emoji_modifiers
 
 # canonical emoticon (one of the tokenizer's _EMOTICON_CANON forms) -> emoji that mean it
 EMOTICON_CLASSES: dict[str, str] = {
@@ -29,13 +32,8 @@ EMOTICON_CLASSES: dict[str, str] = {
     ":/": "😕😒🙄😑😬🤨",
     "</3": "💔",
 }
-_MODIFIERS = dict.fromkeys([0xFE0F, 0xFE0E, 0x200D, *range(0x1F3FB, 0x1F400)])
 _NAME_RE = re.compile(r"[a-z]+")
 _DROP = {"face", "with", "button", "symbol", "sign", "mark", "of", "and", "the", "a"}
-
-
-def strip_modifiers(emoji_text: str) -> str:
-    return emoji_text.translate(_MODIFIERS)
 
 
 def emoticon_table() -> dict[str, str]:
@@ -43,7 +41,7 @@ def emoticon_table() -> dict[str, str]:
     out: dict[str, str] = {}
     for emoticon, chars in EMOTICON_CLASSES.items():
         for ch in chars:
-            key = strip_modifiers(ch)
+            key = strip_emoji_modifiers(ch)
             if key in out and out[key] != emoticon:
                 raise ValueError(f"emoji {ch!r} is listed under both {out[key]!r} and {emoticon!r}")
             out[key] = emoticon
@@ -56,7 +54,7 @@ def name_table(max_words: int = 3) -> dict[str, str]:
 
     out: dict[str, str] = {}
     for ch, data in emoji.EMOJI_DATA.items():
-        key = strip_modifiers(ch)
+        key = strip_emoji_modifiers(ch)
         if len(key) != 1:  # sequences (flags, families, keycaps): the tokenizer sees their parts
             continue
         words = [w for w in _NAME_RE.findall(data["en"].lower()) if w not in _DROP]

@@ -13,6 +13,13 @@ from service.core.evaluation import evaluate_records
 from service.core.predictor import Predictor
 
 
+def labelled_format(data: str, fmt: str | None) -> str:
+    """The input format of a labelled file: a .tsv here is the SemEval layout unless it has a header row."""
+    if fmt is None and data.lower().removesuffix(".gz").endswith(".tsv"):
+        fmt = "semeval"
+    return resolve_format(data, fmt)
+
+
 def evaluate_file(
     data: str,
     model_dir: str | Path,
@@ -22,9 +29,7 @@ def evaluate_file(
     precision: str = "fp32",
 ) -> dict[str, Any]:
     """Score every labelled row of `data` (any input format) and compute the metrics; bad rows are counted."""
-    if fmt is None and data.lower().removesuffix(".gz").endswith(".tsv"):
-        fmt = "semeval"  # a .tsv here is labelled data: the SemEval layout unless it has a header row
-    records = read_records(data, resolve_format(data, fmt))  # a missing or unknown input fails before the model loads
+    records = read_records(data, labelled_format(data, fmt))  # a missing or unknown input fails before the model loads
     artifact = load_artifact(model_dir, device, precision=precision)
     try:
         result = evaluate_records(records, Predictor(artifact, max_batch_size=batch_size))
@@ -57,9 +62,7 @@ def behaviour_file(
         raise InputFormatError(f"--max-cases must be at least 1, not {max_cases}")
     texts: list[str] = []
     if data:
-        if fmt is None and data.lower().removesuffix(".gz").endswith(".tsv"):
-            fmt = "semeval"
-        texts = [r.text for r in read_records(data, resolve_format(data, fmt)) if r.text and not r.error]
+        texts = [r.text for r in read_records(data, labelled_format(data, fmt)) if r.text and not r.error]
     artifact = load_artifact(model_dir, device, precision=precision)
     predictor = Predictor(artifact)
     results = run_suite(predictor.predict_proba, artifact.labels, build_suite(max_cases))

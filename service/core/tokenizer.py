@@ -150,6 +150,11 @@ def _emoticon_class(tok: str) -> str | None:
     return None
 
 
+def strip_emoji_modifiers(text: str) -> str:
+    """Without variation selectors, skin tones and joiners: the form the emoji table's keys take."""
+    return text.translate(_EMOJI_MODIFIERS)
+
+
 def find_emoticons(text: str) -> list[tuple[int, int, str]]:
     """(start, end, canonical form) of each emoticon of a known class in `text`, as the tokenizer reads them."""
     out = []
@@ -219,7 +224,7 @@ class Tokenizer:
             elif kind == "punct" and tok.startswith(".."):
                 tokens.append("...")
             elif kind == "emoji" and opts.emoji:
-                tokens.extend(self.emoji.get(tok.translate(_EMOJI_MODIFIERS)) or (tok,))
+                tokens.extend(self.emoji.get(strip_emoji_modifiers(tok)) or (tok,))
             else:  # emoji, other punctuation
                 tokens.append(tok)
         return tokens
