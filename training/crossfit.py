@@ -26,12 +26,10 @@ import numpy as np
 import torch
 
 from service.core.evaluation import evaluate_predictions, expected_calibration_error
-from service.core.features import Encoder
 from service.core.labels import LABELS
-from service.core.predictor import forward_sorted
 from training.bias import fit_class_bias
 from training.calibration import fit_temperature
-from training.config import TrainConfig, feature_config
+from training.config import TrainConfig
 from training.data import TEMPORAL_FILE, Example, Splits, id_half, load_pool, pool_hash
 from training.train import TrainResult, train
 
@@ -64,18 +62,17 @@ def temporal_folds(data_dir: str, limit: int = 0) -> TemporalFolds:
     return TemporalFolds(old, (h0, h1), pool_hash(pool), dups, conflicts)
 
 
-def raw_logits(result: TrainResult, examples: list[Example]) -> np.ndarray:
-    """Class scores (N, C) of a trained model before any class bias or temperature (folds train with neither)."""
-    encoder = Encoder(result.itos, feature_config(result.cfg), result.tokenizer)
-    encoded = [encoder.encode(ex.text) for ex in examples]
-    return forward_sorted(result.model.logits, encoded, 512, torch.device("cpu"), len(LABELS))  # (N, C)
-
-
 def fit_model(train_part: list[Example], eval_part: list[Example], cfg: TrainConfig, progress: bool) -> TrainResult:
-    """The recipe for the fixed length, uncalibrated; `eval_part` is only logged (never selects anything)."""
-    fold_cfg = replace(cfg, epochs=cfg.final_epochs, patience=0, class_bias=False, calibrate=False)
-    splits = Splits(train_part, eval_part, eval_part, "", 0, 0, "final")
-    return train(splits, fold_cfg, progress=progress)
+    """The recipe for the fixed length, uncalibrated. `eval_part` selects nothing: its scores before any class bias
+    or temperature come back as ``val_logits`` (N, C)."""
+    fixed_cfg = replace(cfg, epochs=cfg.final_epochs, patience=0, class_bias=False, calibrate=False)
+    return train(Splits(train_part, eval_part, eval_part, "", 0, 0, "final"), fixed_cfg, progress=progress)
+
+
+def oof_logits(result: TrainResult) -> np.ndarray:
+    """The scores (N, C) a fit gave its evaluation part, in that part's order."""
+    assert result.val_logits is not None
+    return result.val_logits.numpy()
 
 
 def cross_fitted(logits: np.ndarray, gold: np.ndarray, half: np.ndarray) -> dict[str, Any]:
@@ -150,16 +147,14 @@ def crossfit_and_fit(
     oof = []
     for k in (0, 1):
         log(f"fold {k + 1}/2: train on the older files + half {1 - k}, predict half {k}")
-        oof.append(
-            raw_logits(fit_model(folds.old + folds.halves[1 - k], folds.halves[k], cfg, progress), folds.halves[k])
-        )
+        oof.append(oof_logits(fit_model(folds.old + folds.halves[1 - k], folds.halves[k], cfg, progress)))
     logits = np.concatenate(oof)  # (N_held, C)
     estimate = cross_fitted(logits, gold, half)
     log(f"out-of-fold AvgRec {estimate['calibrated']['avg_recall']:.4f} (raw {estimate['raw']['avg_recall']:.4f})")
     comparisons: dict[str, Any] = {}
     if compare:
         log("comparison: the same recipe on the older files only, predicting both halves")
-        without = raw_logits(fit_model(folds.old, held, cfg, progress), held)
+        without = oof_logits(fit_model(folds.old, held, cfg, progress))
         comparisons["recipe_without_newer"] = cross_fitted(without, gold, half)
         log("comparison: TF-IDF + LR with and without the other half")
         comparisons["tfidf_with_newer"] = tfidf_oof(folds, True)
@@ -168,8 +163,7 @@ def crossfit_and_fit(
     temperature = fit_temperature(torch.from_numpy(logits + bias).float(), torch.from_numpy(gold))
     log(f"final fit on every labelled tweet ({len(folds.every)}); class bias {bias.round(3).tolist()}, "
         f"temperature {temperature:.3f} from the out-of-fold predictions")  # fmt: skip
-    final_cfg = replace(cfg, epochs=cfg.final_epochs, patience=0, class_bias=False, calibrate=False)
-    result = train(Splits(folds.every, [], [], folds.data_sha256, 0, 0, "final"), final_cfg, progress=progress)
+    result = fit_model(folds.every, [], cfg, progress)
     result.model.class_bias.copy_(torch.from_numpy(bias).float())
     result.model.temperature.fill_(temperature)
     result.cfg = cfg

@@ -39,6 +39,7 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     tokenizer: Tokenizer = field(default_factory=Tokenizer)
     n_trained: int = 0  # rows of the trainable word table (the rest of itos are frozen extension rows)
+    val_logits: torch.Tensor | None = None  # (N, C) of the validation part before class bias and temperature
 
 
 def seed_everything(seed: int) -> None:
@@ -99,7 +100,7 @@ def train(splits: Splits, cfg: TrainConfig, progress: bool = True) -> TrainResul
     metrics["test_unbiased"] = split_metrics(unbiased_test, data.test.labels, 1.0)
     metrics["class_bias"] = dict(zip(LABELS, model.class_bias.tolist(), strict=True))
     metrics["members"] = members
-    return TrainResult(model, data.itos, cfg, metrics, history, data.tokenizer, data.n_trained)
+    return TrainResult(model, data.itos, cfg, metrics, history, data.tokenizer, data.n_trained, unbiased_val)
 
 
 def share_frozen_tables(members: list[SentimentRNN]) -> None:
@@ -279,4 +280,4 @@ def train_one(data: Prepared, cfg: TrainConfig, teacher: torch.Tensor | None, pr
     metrics["validation_unbiased"] = split_metrics(unbiased_val, val_t.labels, 1.0)
     metrics["test_unbiased"] = split_metrics(unbiased_test, data.test.labels, 1.0)
     metrics["class_bias"] = dict(zip(LABELS, model.class_bias.tolist(), strict=True))
-    return TrainResult(model, itos, cfg, metrics, history, data.tokenizer, data.n_trained)
+    return TrainResult(model, itos, cfg, metrics, history, data.tokenizer, data.n_trained, unbiased_val)
